@@ -1,0 +1,1 @@
+"""rtsim.osc_schemas."""

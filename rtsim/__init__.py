@@ -1,0 +1,3 @@
+"""rtsim: real-time audio similarity host."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""rtsim.audio."""
