@@ -1,0 +1,120 @@
+"""The demo's assets: a sample library, a performance clip, and the library's index.
+
+Everything is synthesised (see :mod:`rtsim.demo.sounds`), deterministic, and cached
+under ``$RTSIM_CACHE`` (default ``$XDG_CACHE_HOME/rtsim`` or ``~/.cache/rtsim``), so the
+first ``rtsim demo`` renders for a few seconds and later ones start at once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from rtsim.demo.sounds import DRUMS, PITCHED, render_note
+
+__all__ = ["DemoAssets", "PITCHES", "cache_dir", "render_library", "render_performance",
+           "ensure_demo"]
+
+log = logging.getLogger(__name__)
+
+VERSION = "1"
+PITCHES = (40, 45, 50, 55, 60, 64, 67, 72, 76, 81)
+SR = 44100
+
+
+@dataclass(frozen=True)
+class DemoAssets:
+    """Paths of the demo's cached assets and the clip's score."""
+
+    samples: Path
+    library: Path
+    clip: Path
+    score: list[dict]
+
+
+def cache_dir() -> Path:
+    """Root of rtsim's cache."""
+    if "RTSIM_CACHE" in os.environ:
+        return Path(os.environ["RTSIM_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "rtsim"
+
+
+def render_library(folder: Path, *, sr: int = SR) -> list[Path]:
+    """Write the demo one-shots: ``<family>/<family>_<midi>.wav`` and drum variants."""
+    paths = []
+    for family in PITCHED:
+        for midi in PITCHES:
+            paths.append(_write(folder / family / f"{family}_{midi}.wav",
+                                render_note(family, midi=midi, sr=sr), sr))
+    for drum in DRUMS:
+        for variant in range(4):
+            note = render_note(drum, seconds=0.6, sr=sr, seed=variant,
+                               velocity=0.6 + 0.1 * variant)
+            paths.append(_write(folder / "drums" / f"{drum}_{variant}.wav", note, sr))
+    return paths
+
+
+def render_performance(path: Path, *, seconds: float = 30.0, sr: int = SR,
+                       seed: int = 7) -> list[dict]:
+    """Write a clip of notes drawn from the library's families; return its score.
+
+    The score lists each note's ``onset_s``, ``family`` and ``midi``; it is also
+    written next to the clip as JSON.
+    """
+    rng = np.random.default_rng(seed)
+    x = np.zeros(int(seconds * sr), np.float32)
+    x += 10 ** (-70 / 20) * rng.standard_normal(x.size).astype(np.float32)  # noise floor
+    families = PITCHED + DRUMS
+    score, t = [], 0.5
+    while t < seconds - 1.5:
+        family = families[rng.integers(len(families))]
+        midi = int(rng.choice(PITCHES)) if family in PITCHED else 60
+        dur = float(rng.uniform(0.5, 1.2)) if family in PITCHED else 0.6
+        note = render_note(family, midi=midi, seconds=dur, sr=sr, velocity=rng.uniform(0.4, 0.9),
+                           seed=int(rng.integers(1 << 16)))
+        i = int(t * sr)
+        x[i : i + note.size] += note[: x.size - i]
+        score.append({"onset_s": round(t, 4), "family": family, "midi": midi})
+        t += dur + float(rng.uniform(0.1, 0.6))
+    _write(path, np.clip(x, -1, 1), sr)
+    path.with_suffix(".json").write_text(json.dumps(score, indent=1))
+    return score
+
+
+def ensure_demo(*, embedder: str = "pca", device: str = "cpu", progress: bool = True,
+                root: Path | None = None) -> DemoAssets:
+    """Render (once) and return the demo assets, building the library index if needed."""
+    from rtsim.embed import get
+    from rtsim.errors import RtsimError
+    from rtsim.index import Library
+    from rtsim.index.build import build_library
+
+    base = (root or cache_dir()) / f"demo-v{VERSION}"
+    samples, clip = base / "samples", base / "performance.wav"
+    library = base / f"library-{embedder.replace('/', '_')}"
+    if not (samples / ".complete").exists():
+        log.info("rendering the demo sample library into %s", samples)
+        render_library(samples)
+        (samples / ".complete").write_text(VERSION)
+    if not clip.exists() or not clip.with_suffix(".json").exists():
+        render_performance(clip)
+    plugin = get(embedder)
+    try:
+        Library.open(library).load_embedder(plugin, device=device)
+    except RtsimError:
+        log.info("indexing the demo library with %s", embedder)
+        build_library(samples, library, plugin=plugin, device=device, progress=progress)
+    return DemoAssets(samples, library, clip, json.loads(clip.with_suffix(".json").read_text()))
+
+
+def _write(path: Path, x: np.ndarray, sr: int) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, x, sr, subtype="PCM_16")
+    return path

@@ -1,0 +1,242 @@
+"""Build a library from a folder of audio: scan, frame, window, embed, index, write.
+
+Every regular file under the folder is tried; unreadable, empty, non-audio and silent
+files are skipped with a warning naming the file and the reason, and counted in the
+report. One-shots (files up to ``oneshot_max_s``) become one item each: the mean
+embedding of the windows a live stream would show while the sound plays. Longer files
+become one item per window at the embedder's hop. Nothing is written unless the whole
+build succeeds (see :func:`~rtsim.index.library.write_library`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from rtsim.audio.files import load_audio
+from rtsim.embed import Embedder, EmbedderPlugin, frame_windows
+from rtsim.errors import AudioFileError, ConfigError, LibraryError
+from rtsim.features import FrontEnd, make_frontend
+from rtsim.features.onset import level_db
+from rtsim.index.faiss_index import IndexSpec
+from rtsim.index.library import write_library
+from rtsim.index.manifest import Manifest
+from rtsim.index.metadata import Item
+from rtsim.progress import progress_bar, track
+
+__all__ = ["BuildConfig", "BuildReport", "FileWindows", "file_windows", "build_library",
+           "embed_windows"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    """Library build options.
+
+    Parameters
+    ----------
+    oneshot_max_s : float
+        Files up to this long are one-shots (one item each).
+    silence_db : float
+        Windows whose newest hop is quieter than this (dBFS) are not indexed.
+    batch : int
+        Windows per model call.
+    index : IndexSpec
+    fit_max_windows : int
+        Windows sampled to fit a fitted embedder (``pca``).
+    seed : int
+    """
+
+    oneshot_max_s: float = 5.0
+    silence_db: float = -60.0
+    batch: int = 256
+    index: IndexSpec = field(default_factory=IndexSpec)
+    fit_max_windows: int = 50_000
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.oneshot_max_s < 0 or self.batch < 1 or self.fit_max_windows < 1:
+            raise ConfigError(
+                f"invalid build options: oneshot_max_s={self.oneshot_max_s}, "
+                f"batch={self.batch}, fit_max_windows={self.fit_max_windows}"
+            )
+
+
+@dataclass
+class BuildReport:
+    """What a build did."""
+
+    manifest: Manifest
+    files_indexed: int
+    skipped: dict[str, list[str]]
+    seconds: float
+
+    @property
+    def n_skipped(self) -> int:
+        """Files skipped, all reasons together."""
+        return sum(len(v) for v in self.skipped.values())
+
+
+@dataclass(frozen=True)
+class FileWindows:
+    """The model windows of one file.
+
+    Attributes
+    ----------
+    windows : array, shape (m, window, n_bins)
+    ends_s : np.ndarray, shape (m,)
+        Time in the file (s) of each window's newest sample.
+    oneshot : bool
+        The windows are to be averaged into one item.
+    """
+
+    windows: np.ndarray
+    ends_s: np.ndarray
+    oneshot: bool
+
+
+def file_windows(x: np.ndarray, *, frontend: FrontEnd, window: int, hop: int,
+                 oneshot_max_s: float, silence_db: float) -> FileWindows:
+    """Cut one file's audio (mono, at the front end's rate) into the windows to embed.
+
+    A one-shot is padded with silence before (so that the first window ends one frame
+    into the sound, as a live window would) and after; windows whose newest hop is
+    silent are dropped (a one-shot keeps at least its loudest window).
+    """
+    p = frontend.properties
+    step = hop * p.hop_length  # samples between windows
+    first_end = p.frame_end(window - 1)
+    oneshot = len(x) <= oneshot_max_s * p.sr or p.n_frames(len(x)) < window
+    pad = first_end - p.hop_length if oneshot else 0
+    padded = np.concatenate([np.zeros(pad, np.float32), x, np.zeros(step if oneshot else 0,
+                                                                    np.float32)])
+    frames = frontend.offline(padded).cpu().numpy()
+    wins = frame_windows(frames, window=window, hop=hop)
+    ends = first_end + step * np.arange(len(wins)) - pad  # in the file's own samples
+    if oneshot:
+        keep = ends <= len(x) + step - 1
+        wins, ends = wins[keep], ends[keep]
+    levels = np.array([level_db(x[max(0, e - step) : max(0, e)]) for e in ends])
+    loud = levels >= silence_db
+    if oneshot and not loud.any() and len(levels):
+        loud[int(np.argmax(levels))] = levels.max() > -120.0
+    return FileWindows(windows=wins[loud], ends_s=ends[loud] / p.sr, oneshot=oneshot)
+
+
+def embed_windows(embedder: Embedder, windows: np.ndarray, *, batch: int) -> np.ndarray:
+    """Embed windows in batches; shape (m, window, n_bins) -> (m, dim) float32."""
+    out = [embedder(np.ascontiguousarray(windows[i : i + batch]))
+           for i in range(0, len(windows), batch)]
+    return np.concatenate(out) if out else np.zeros((0, embedder.spec.dim), np.float32)
+
+
+def build_library(folder: str | Path, out: str | Path, *, plugin: EmbedderPlugin,
+                  device: str = "cpu", config: BuildConfig = BuildConfig(),
+                  progress: bool = True) -> BuildReport:
+    """Index every audio file under ``folder`` into the library ``out``.
+
+    Raises
+    ------
+    LibraryError
+        When the folder is missing or yields no item (nothing is written then).
+    """
+    t0 = time.perf_counter()
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise LibraryError(f"audio folder not found: {folder}")
+    spec = plugin.spec
+    frontend = make_frontend(spec.frontend, device=device)
+    files = _scan(folder)
+    skipped: dict[str, list[str]] = {}
+    planned: list[tuple[str, FileWindows, float]] = []
+    with progress_bar(progress) as bar:
+        for path in track(files, total=len(files), description="features", bar=bar):
+            rel = path.relative_to(folder).as_posix()
+            try:
+                x, _ = load_audio(path, sr=spec.frontend.sr, mono=True)
+            except AudioFileError as exc:
+                _skip(skipped, "unreadable or not audio", rel, str(exc))
+                continue
+            fw = file_windows(x, frontend=frontend, window=spec.window, hop=spec.hop,
+                              oneshot_max_s=config.oneshot_max_s, silence_db=config.silence_db)
+            if len(fw.windows) == 0:
+                _skip(skipped, "silent", rel, f"no window above {config.silence_db} dBFS")
+                continue
+            planned.append((rel, fw, len(x) / spec.frontend.sr))
+        if not planned:
+            raise LibraryError(
+                f"no audio to index in {folder}: {len(files)} files, "
+                + (", ".join(f"{len(v)} {k}" for k, v in skipped.items()) or "none found")
+            )
+        fitted_state = None
+        if plugin.fitted:
+            fitted_state = plugin.fit(_fit_sample(planned, config), spec)
+        embedder = plugin.load(device=device, state=fitted_state)
+        vectors, items = [], []
+        for rel, fw, duration in track(planned, total=len(planned), description="embedding",
+                                       bar=bar):
+            v = embed_windows(embedder, fw.windows, batch=config.batch)
+            if not np.isfinite(v).all():
+                _skip(skipped, "non-finite embedding", rel, "the model returned NaN/Inf")
+                continue
+            vectors.append(_one_shot_vector(v, spec.metric) if fw.oneshot else v)
+            items += _items(rel, fw, duration, spec)
+    manifest = write_library(
+        out, embedder=embedder, vectors=np.concatenate(vectors), items=items,
+        fitted_state=fitted_state, index_spec=config.index,
+        source={"folder": str(folder), "files_found": len(files),
+                "files_indexed": len(vectors), "skipped": {k: len(v) for k, v in skipped.items()}},
+        build_config=_jsonable(asdict(config)),
+    )
+    return BuildReport(manifest, len(vectors), skipped, time.perf_counter() - t0)
+
+
+def _scan(folder: Path) -> list[Path]:
+    """Every regular, non-hidden file under ``folder``, sorted."""
+    return sorted(
+        p for p in folder.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    )
+
+
+def _skip(skipped: dict[str, list[str]], reason: str, rel: str, detail: str) -> None:
+    log.warning("skipping %s: %s", rel, detail)
+    skipped.setdefault(reason, []).append(rel)
+
+
+def _fit_sample(planned, config: BuildConfig) -> np.ndarray:
+    counts = [len(fw.windows) for _, fw, _ in planned]
+    total = sum(counts)
+    rng = np.random.default_rng(config.seed)
+    pick = np.sort(rng.choice(total, size=min(total, config.fit_max_windows), replace=False))
+    owner = np.repeat(np.arange(len(planned)), counts)
+    local = pick - np.concatenate([[0], np.cumsum(counts)[:-1]])[owner[pick]]
+    return np.stack([planned[o][1].windows[i] for o, i in zip(owner[pick], local, strict=True)])
+
+
+def _one_shot_vector(v: np.ndarray, metric: str) -> np.ndarray:
+    mean = v.mean(axis=0, keepdims=True)
+    if metric == "cosine":
+        mean /= max(float(np.linalg.norm(mean)), 1e-12)
+    return mean.astype(np.float32)
+
+
+def _items(rel: str, fw: FileWindows, duration: float, spec) -> list[Item]:
+    name = rel.rsplit(".", 1)[0]
+    labels = {"folder": str(Path(rel).parent)} if "/" in rel else {}
+    if fw.oneshot:
+        return [Item(name, rel, 0.0, duration, labels)]
+    span = spec.window * spec.frontend.hop_length / spec.frontend.sr
+    return [Item(f"{name}@{max(0.0, e - span):.2f}s", rel, max(0.0, e - span), span, labels)
+            for e in fw.ends_s]
+
+
+def _jsonable(d):
+    if isinstance(d, dict):
+        return {k: _jsonable(v) for k, v in d.items()}
+    return d if isinstance(d, str | int | float | bool | type(None)) else str(d)

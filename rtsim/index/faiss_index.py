@@ -1,0 +1,141 @@
+"""FAISS indexes for libraries: choice by size and metric, search with distances.
+
+Distances are reported so that smaller is closer, whatever the metric:
+
+- ``l2``: Euclidean distance (FAISS returns its square);
+- ``cosine``: ``1 - cos`` (vectors are L2-normalised and searched by inner product);
+- ``ip``: ``-<q, x>``.
+
+FAISS returns label -1 when it finds fewer than k neighbours (or for a NaN query);
+:meth:`Searcher.search` drops those, so a -1 can never reach a publisher.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import faiss
+import numpy as np
+
+from rtsim.errors import ConfigError, LibraryError
+
+__all__ = ["IndexSpec", "build_index", "Searcher", "index_kind"]
+
+KINDS = ("auto", "flat", "hnsw", "ivf")
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    """How a library's index is built.
+
+    Parameters
+    ----------
+    kind : {"auto", "flat", "hnsw", "ivf"}
+        ``auto``: exact (flat) up to ``exact_max`` vectors, HNSW above.
+    exact_max : int
+    hnsw_m, ef_construction, ef_search : int
+        HNSW graph degree and beam widths.
+    nlist : int or None
+        IVF cells (default ``4·sqrt(n)``).
+    nprobe : int
+        IVF cells visited per query.
+    """
+
+    kind: str = "auto"
+    exact_max: int = 50_000
+    hnsw_m: int = 32
+    ef_construction: int = 80
+    ef_search: int = 64
+    nlist: int | None = None
+    nprobe: int = 16
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ConfigError(f"index kind={self.kind!r} must be one of {KINDS}")
+        for key in ("exact_max", "hnsw_m", "ef_construction", "ef_search", "nprobe"):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"index {key}={getattr(self, key)} must be >= 1")
+
+
+def index_kind(spec: IndexSpec, n: int) -> str:
+    """The concrete kind ``spec`` gives for ``n`` vectors."""
+    if spec.kind != "auto":
+        return spec.kind
+    return "flat" if n <= spec.exact_max else "hnsw"
+
+
+def prepare(vectors: np.ndarray, metric: str) -> np.ndarray:
+    """Vectors as FAISS stores them: contiguous float32, unit length for cosine."""
+    x = np.ascontiguousarray(vectors, dtype=np.float32)
+    if metric == "cosine":
+        x = x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
+    return x
+
+
+def build_index(vectors: np.ndarray, *, metric: str, spec: IndexSpec = IndexSpec()):
+    """Build an index over ``vectors`` (shape (n, dim)); ids are the row numbers."""
+    x = prepare(vectors, metric)
+    n, dim = x.shape
+    fmetric = faiss.METRIC_L2 if metric == "l2" else faiss.METRIC_INNER_PRODUCT
+    kind = index_kind(spec, n)
+    if kind == "flat":
+        index = faiss.IndexFlat(dim, fmetric)
+    elif kind == "hnsw":
+        index = faiss.IndexHNSWFlat(dim, spec.hnsw_m, fmetric)
+        index.hnsw.efConstruction = spec.ef_construction
+        index.hnsw.efSearch = spec.ef_search
+    else:
+        nlist = spec.nlist or max(1, min(n // 39, int(4 * math.sqrt(n))))
+        index = faiss.IndexIVFFlat(faiss.IndexFlat(dim, fmetric), dim, nlist, fmetric)
+        index.train(x)
+        index.nprobe = min(spec.nprobe, nlist)
+    index.add(x)
+    return index
+
+
+class Searcher:
+    """k-NN search over one index with the library's metric.
+
+    Parameters
+    ----------
+    index : faiss.Index
+    metric : {"l2", "cosine", "ip"}
+    """
+
+    def __init__(self, index, *, metric: str) -> None:
+        self.index = index
+        self.metric = metric
+        self.dim = index.d
+
+    @property
+    def count(self) -> int:
+        """Number of vectors in the index."""
+        return int(self.index.ntotal)
+
+    def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Nearest neighbours of one query.
+
+        Parameters
+        ----------
+        query : np.ndarray, shape (dim,)
+        k : int
+
+        Returns
+        -------
+        ids : np.ndarray, shape (m,), int64, m <= k (no -1 labels)
+        distances : np.ndarray, shape (m,), float32, ascending
+        """
+        q = prepare(query.reshape(1, -1), self.metric)
+        if q.shape[1] != self.dim:
+            raise LibraryError(f"query has dimension {q.shape[1]}, the index {self.dim}")
+        raw, ids = self.index.search(q, min(k, self.count))
+        keep = ids[0] >= 0
+        return ids[0][keep], self._distances(raw[0][keep])
+
+    def _distances(self, raw: np.ndarray) -> np.ndarray:
+        if self.metric == "l2":
+            return np.sqrt(np.maximum(raw, 0)).astype(np.float32)
+        if self.metric == "cosine":
+            return (1.0 - raw).astype(np.float32)
+        return (-raw).astype(np.float32)

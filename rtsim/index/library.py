@@ -1,0 +1,194 @@
+"""A sample library on disk: FAISS index + SQLite items + 3-D map + manifest.
+
+Folder layout::
+
+    LIB/
+      manifest.json          what built it (embedder, weights hash, front end, dim, metric,
+                             count, build time) and the sha256 of every other file
+      index.faiss            vectors, ids = row numbers
+      items.sqlite           id, name, file, offset_s, length_s, labels
+      map.safetensors        the 3-D projection and every item's xyz
+      embedder.safetensors   the embedder state, for embedders fitted on the library
+
+:func:`write_library` writes a complete folder next to the destination and swaps it in
+atomically; :meth:`Library.open` verifies it and :meth:`Library.check` refuses a running
+embedder it was not built for.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import shutil
+from pathlib import Path
+
+import faiss
+import numpy as np
+import torch
+
+from rtsim import __version__
+from rtsim.embed import Embedder, EmbedderPlugin, load_state, save_state
+from rtsim.errors import EmbedderError, LibraryError
+from rtsim.features import identity
+from rtsim.index.atomic import fsync_tree, replace_dir, temp_sibling
+from rtsim.index.faiss_index import IndexSpec, Searcher, build_index, index_kind
+from rtsim.index.manifest import Manifest, sha256_file
+from rtsim.index.metadata import Item, read_items, read_names, write_items
+from rtsim.index.projection import Projection, fit_projection
+
+__all__ = ["Library", "write_library"]
+
+log = logging.getLogger(__name__)
+
+MANIFEST, INDEX, ITEMS, MAP, STATE = (
+    "manifest.json", "index.faiss", "items.sqlite", "map.safetensors", "embedder.safetensors"
+)
+
+
+class Library:
+    """A loaded library, ready to search. Use :meth:`open`."""
+
+    def __init__(self, path: Path, manifest: Manifest, searcher: Searcher, names: list[str],
+                 projection: Projection, xyz: np.ndarray,
+                 embedder_state: dict[str, torch.Tensor] | None) -> None:
+        self.path = path
+        self.manifest = manifest
+        self.searcher = searcher
+        self.names = names
+        self.projection = projection
+        self.xyz = xyz
+        self.embedder_state = embedder_state
+
+    # -- loading ---------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | Path, *, verify: bool = True) -> Library:
+        """Load and check a library folder.
+
+        Parameters
+        ----------
+        path : path-like
+        verify : bool
+            Check every file's sha256 against the manifest (catches bit flips FAISS
+            would load without complaint).
+        """
+        path = Path(path)
+        if not path.is_dir():
+            raise LibraryError(f"library not found: {path}")
+        m = Manifest.read(path / MANIFEST)
+        for name, digest in m.files.items():
+            f = path / name
+            if not f.is_file():
+                raise LibraryError(f"library {path} is incomplete: {name} is missing")
+            if verify and sha256_file(f) != digest:
+                raise LibraryError(f"library {path}: {name} is corrupt (sha256 mismatch)")
+        try:
+            index = faiss.read_index(str(path / INDEX))
+        except RuntimeError as exc:
+            raise LibraryError(f"library {path}: cannot read {INDEX}: {exc}") from exc
+        names = read_names(path / ITEMS)
+        mp = load_state(path / MAP)
+        xyz = mp.pop("xyz").numpy()
+        state = load_state(path / STATE) if m.fitted else None
+        lib = cls(path, m, Searcher(index, metric=m.metric), names, Projection.from_state(mp),
+                  xyz, state)
+        lib._check_consistent()
+        return lib
+
+    def _check_consistent(self) -> None:
+        m, n = self.manifest, self.searcher.count
+        if not (n == m.count == len(self.names) == len(self.xyz)):
+            raise LibraryError(
+                f"library {self.path} is inconsistent: index holds {n} vectors, manifest "
+                f"{m.count}, items {len(self.names)}, map {len(self.xyz)}"
+            )
+        if self.searcher.dim != m.dim:
+            raise LibraryError(f"library {self.path}: index dim {self.searcher.dim} != {m.dim}")
+
+    # -- pairing with an embedder ------------------------------------------------------
+    def load_embedder(self, plugin: EmbedderPlugin, *, device: str = "cpu") -> Embedder:
+        """Load ``plugin`` for this library (with the library's state if fitted) and check it."""
+        if plugin.fitted and self.embedder_state is None:
+            raise EmbedderError(f"library {self.path} stores no state for {plugin.name}")
+        emb = plugin.load(device=device, state=self.embedder_state if plugin.fitted else None)
+        self.check(emb)
+        return emb
+
+    def check(self, embedder: Embedder) -> None:
+        """Raise :class:`~rtsim.errors.LibraryMismatchError` unless built for ``embedder``."""
+        s = embedder.spec
+        self.manifest.check_embedder(
+            name=s.name, weights_hash=embedder.weights_hash, frontend=identity(s.frontend),
+            dim=s.dim, metric=s.metric,
+        )
+
+    # -- queries ---------------------------------------------------------------------
+    @property
+    def count(self) -> int:
+        """Number of items."""
+        return self.searcher.count
+
+    def search(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k ids and distances for one vector (see :meth:`Searcher.search`)."""
+        return self.searcher.search(vector, k)
+
+    def project(self, vector: np.ndarray) -> np.ndarray:
+        """Position of a vector (shape (dim,)) in the library's 3-D map, shape (3,)."""
+        return self.projection(vector)
+
+    def items(self, ids) -> list[Item]:
+        """Full metadata of some items."""
+        return read_items(self.path / ITEMS, [int(i) for i in ids])
+
+
+def write_library(out: str | Path, *, embedder: Embedder, vectors: np.ndarray,
+                  items: list[Item], fitted_state: dict[str, torch.Tensor] | None = None,
+                  index_spec: IndexSpec = IndexSpec(), source: dict | None = None,
+                  build_config: dict | None = None) -> Manifest:
+    """Write a complete library to ``out`` atomically (never a partial one).
+
+    Parameters
+    ----------
+    out : path-like
+        Destination folder; an existing *library* there is replaced, any other existing
+        folder is refused.
+    embedder : Embedder
+        The embedder the vectors come from.
+    vectors : np.ndarray, shape (n, dim)
+    items : list of Item, length n
+    fitted_state : dict or None
+        State of a fitted embedder, stored as ``embedder.safetensors``.
+    """
+    out = Path(out)
+    spec = embedder.spec
+    if len(vectors) != len(items) or len(items) == 0:
+        raise LibraryError(f"need as many vectors as items (> 0): {len(vectors)} vs {len(items)}")
+    if out.exists() and not (out / MANIFEST).is_file():
+        raise LibraryError(f"refusing to replace {out}: it exists and is not an rtsim library")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_sibling(out)
+    try:
+        faiss.write_index(build_index(vectors, metric=spec.metric, spec=index_spec),
+                          str(tmp / INDEX))
+        write_items(tmp / ITEMS, items)
+        projection = fit_projection(vectors, native=spec.native_xyz)
+        save_state({**projection.state(), "xyz": torch.from_numpy(projection(vectors))},
+                   tmp / MAP)
+        if fitted_state is not None:
+            save_state(fitted_state, tmp / STATE)
+        manifest = Manifest(
+            embedder=spec.name, embedder_spec=spec.to_dict(), weights_hash=embedder.weights_hash,
+            fitted=fitted_state is not None, frontend=identity(spec.frontend), dim=spec.dim,
+            metric=spec.metric, count=len(items), index_kind=index_kind(index_spec, len(items)),
+            xyz="native" if spec.native_xyz else "pca",
+            built_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            rtsim_version=__version__, source=source or {}, build_config=build_config or {},
+            files={p.name: sha256_file(p) for p in sorted(tmp.iterdir())},
+        )
+        manifest.write(tmp / MANIFEST)
+        fsync_tree(tmp)
+        replace_dir(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    log.info("library %s: %d items, %s index", out, len(items), manifest.index_kind)
+    return manifest

@@ -1,0 +1,104 @@
+"""The library's item table in SQLite: one row per vector, ``id`` = FAISS row number."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rtsim.errors import LibraryError
+
+__all__ = ["Item", "write_items", "read_items", "read_names"]
+
+_SCHEMA = """
+CREATE TABLE items (
+    id       INTEGER PRIMARY KEY,
+    name     TEXT NOT NULL,
+    file     TEXT NOT NULL,
+    offset_s REAL NOT NULL,
+    length_s REAL NOT NULL,
+    labels   TEXT NOT NULL DEFAULT '{}'
+);
+"""
+
+
+@dataclass(frozen=True)
+class Item:
+    """One library entry.
+
+    Attributes
+    ----------
+    name : str
+        Display name (file stem; ``stem@12.35s`` for a window of a long file).
+    file : str
+        Path relative to the folder the library was built from.
+    offset_s, length_s : float
+        Where in the file the entry's sound is (0 and the duration for one-shots).
+    labels : dict
+        E.g. ``{"folder": "drums/snares"}``.
+    """
+
+    name: str
+    file: str
+    offset_s: float
+    length_s: float
+    labels: dict[str, Any] = field(default_factory=dict)
+
+
+def write_items(path: Path, items: list[Item]) -> None:
+    """Create the table at ``path`` (WAL journal) with ``items`` as ids 0..n-1."""
+    con = sqlite3.connect(path)
+    try:
+        con.execute("PRAGMA journal_mode=WAL")
+        con.executescript(_SCHEMA)
+        con.executemany(
+            "INSERT INTO items VALUES (?, ?, ?, ?, ?, ?)",
+            ((i, it.name, it.file, it.offset_s, it.length_s, json.dumps(it.labels))
+             for i, it in enumerate(items)),
+        )
+        con.commit()
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        con.execute("PRAGMA journal_mode=DELETE")  # leave a single self-contained file
+    finally:
+        con.close()
+
+
+def read_items(path: Path, ids: list[int] | None = None) -> list[Item]:
+    """Items by id (all, in id order, when ``ids`` is None)."""
+    con = _connect(path)
+    try:
+        if ids is None:
+            rows = con.execute("SELECT * FROM items ORDER BY id").fetchall()
+        else:
+            marks = ",".join("?" * len(ids))
+            found = {r[0]: r for r in con.execute(f"SELECT * FROM items WHERE id IN ({marks})",
+                                                   [int(i) for i in ids])}
+            rows = [found[i] for i in ids if i in found]
+    finally:
+        con.close()
+    return [Item(r[1], r[2], r[3], r[4], json.loads(r[5])) for r in rows]
+
+
+def read_names(path: Path) -> list[str]:
+    """All display names in id order (kept in memory for publishing)."""
+    con = _connect(path)
+    try:
+        rows = con.execute("SELECT id, name FROM items ORDER BY id").fetchall()
+    finally:
+        con.close()
+    if [r[0] for r in rows] != list(range(len(rows))):
+        raise LibraryError(f"{path}: item ids are not 0..{len(rows) - 1}")
+    return [r[1] for r in rows]
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    if not path.is_file():
+        raise LibraryError(f"library metadata missing: {path}")
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        con.execute("SELECT count(*) FROM items").fetchone()
+        return con
+    except sqlite3.DatabaseError as exc:
+        raise LibraryError(f"library metadata {path} is unreadable: {exc}") from exc

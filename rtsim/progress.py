@@ -1,0 +1,43 @@
+"""Progress bars for long offline jobs (library builds, rendering, training)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+__all__ = ["progress_bar", "track"]
+
+T = TypeVar("T")
+
+
+@contextmanager
+def progress_bar(enabled: bool = True):
+    """A rich ``Progress`` (or None when disabled), on stderr, removed when done."""
+    if not enabled:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=Console(stderr=True), transient=True) as bar:
+        yield bar
+
+
+def track(items: Iterable[T], *, total: int, description: str, bar) -> Iterator[T]:
+    """Iterate ``items``, advancing a task of ``bar`` (from :func:`progress_bar`) if any."""
+    if bar is None:
+        yield from items
+        return
+    task = bar.add_task(description, total=total)
+    for item in items:
+        yield item
+        bar.advance(task)
+    bar.remove_task(task)
