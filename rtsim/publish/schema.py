@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import functools
 import sys
-from importlib.resources import files
 import tomllib
+from importlib.resources import files
 from pathlib import Path
 
 from rtsim.errors import WireError
