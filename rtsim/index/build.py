@@ -2,9 +2,11 @@
 
 Every regular file under the folder is tried; unreadable, empty, non-audio and silent
 files are skipped with a warning naming the file and the reason, and counted in the
-report. One-shots (files up to ``oneshot_max_s``) become one item each: the mean
-embedding of the windows a live stream would show while the sound plays. Longer files
-become one item per window at the embedder's hop. Nothing is written unless the whole
+report. One-shots (files up to ``oneshot_max_s``) become one item each, searched through
+several vectors: the windows a live stream would show at its attack, body and decay
+(``oneshot_vectors`` of them, evenly spaced from the attack), so a live window matches the
+sample at the same phase of its sound, and a trigger's attack window matches attacks.
+Longer files become one item per window at the embedder's hop. Nothing is written unless the whole
 build succeeds (see :func:`~rtsim.index.library.write_library`).
 """
 
@@ -29,7 +31,7 @@ from rtsim.index.metadata import Item
 from rtsim.progress import progress_bar, track
 
 __all__ = ["BuildConfig", "BuildReport", "FileWindows", "file_windows", "build_library",
-           "embed_windows"]
+           "embed_windows", "oneshot_vectors"]
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,9 @@ class BuildConfig:
     ----------
     oneshot_max_s : float
         Files up to this long are one-shots (one item each).
+    oneshot_vectors : int
+        Vectors kept per one-shot, evenly spaced from its first window to its last
+        (0: a single vector, the mean embedding of all its windows).
     silence_db : float
         Windows whose newest hop is quieter than this (dBFS) are not indexed.
     batch : int
@@ -53,6 +58,7 @@ class BuildConfig:
     """
 
     oneshot_max_s: float = 5.0
+    oneshot_vectors: int = 8
     silence_db: float = -60.0
     batch: int = 256
     index: IndexSpec = field(default_factory=IndexSpec)
@@ -60,10 +66,12 @@ class BuildConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.oneshot_max_s < 0 or self.batch < 1 or self.fit_max_windows < 1:
+        if (self.oneshot_max_s < 0 or self.oneshot_vectors < 0 or self.batch < 1
+                or self.fit_max_windows < 1):
             raise ConfigError(
                 f"invalid build options: oneshot_max_s={self.oneshot_max_s}, "
-                f"batch={self.batch}, fit_max_windows={self.fit_max_windows}"
+                f"oneshot_vectors={self.oneshot_vectors}, batch={self.batch}, "
+                f"fit_max_windows={self.fit_max_windows}"
             )
 
 
@@ -177,23 +185,30 @@ def build_library(folder: str | Path, out: str | Path, *, plugin: EmbedderPlugin
         if plugin.fitted:
             fitted_state = plugin.fit(_fit_sample(planned, config), spec)
         embedder = plugin.load(device=device, state=fitted_state)
-        vectors, items = [], []
+        vectors, items, row_item, n_files = [], [], [], 0
         for rel, fw, duration in track(planned, total=len(planned), description="embedding",
                                        bar=bar):
             v = embed_windows(embedder, fw.windows, batch=config.batch)
             if not np.isfinite(v).all():
                 _skip(skipped, "non-finite embedding", rel, "the model returned NaN/Inf")
                 continue
-            vectors.append(_one_shot_vector(v, spec.metric) if fw.oneshot else v)
-            items += _items(rel, fw, duration, spec)
+            new_items = _items(rel, fw, duration, spec)
+            if fw.oneshot:
+                v = oneshot_vectors(v, n=config.oneshot_vectors, metric=spec.metric)
+                row_item.append(np.full(len(v), len(items)))
+            else:
+                row_item.append(len(items) + np.arange(len(v)))
+            vectors.append(v)
+            items += new_items
+            n_files += 1
     manifest = write_library(
         out, embedder=embedder, vectors=np.concatenate(vectors), items=items,
-        fitted_state=fitted_state, index_spec=config.index,
+        row_item=np.concatenate(row_item), fitted_state=fitted_state, index_spec=config.index,
         source={"folder": str(folder), "files_found": len(files),
-                "files_indexed": len(vectors), "skipped": {k: len(v) for k, v in skipped.items()}},
+                "files_indexed": n_files, "skipped": {k: len(v) for k, v in skipped.items()}},
         build_config=_jsonable(asdict(config)),
     )
-    return BuildReport(manifest, len(vectors), skipped, time.perf_counter() - t0)
+    return BuildReport(manifest, n_files, skipped, time.perf_counter() - t0)
 
 
 def _scan(folder: Path) -> list[Path]:
@@ -219,11 +234,19 @@ def _fit_sample(planned, config: BuildConfig) -> np.ndarray:
     return np.stack([planned[o][1].windows[i] for o, i in zip(owner[pick], local, strict=True)])
 
 
-def _one_shot_vector(v: np.ndarray, metric: str) -> np.ndarray:
-    mean = v.mean(axis=0, keepdims=True)
-    if metric == "cosine":
-        mean /= max(float(np.linalg.norm(mean)), 1e-12)
-    return mean.astype(np.float32)
+def oneshot_vectors(v: np.ndarray, *, n: int, metric: str) -> np.ndarray:
+    """The vectors kept for a one-shot from its window embeddings ``v`` (m, dim).
+
+    ``n`` evenly spaced windows from the first (the attack) to the last; ``n = 0`` gives
+    the mean embedding (unit length for the cosine metric).
+    """
+    if n == 0:
+        mean = v.mean(axis=0, keepdims=True)
+        if metric == "cosine":
+            mean /= max(float(np.linalg.norm(mean)), 1e-12)
+        return mean.astype(np.float32)
+    pick = np.unique(np.round(np.linspace(0, len(v) - 1, min(n, len(v)))).astype(int))
+    return np.ascontiguousarray(v[pick], np.float32)
 
 
 def _items(rel: str, fw: FileWindows, duration: float, spec) -> list[Item]:

@@ -5,9 +5,9 @@ Folder layout::
     LIB/
       manifest.json          what built it (embedder, weights hash, front end, dim, metric,
                              count, build time) and the sha256 of every other file
-      index.faiss            vectors, ids = row numbers
+      index.faiss            vectors (rows); a one-shot item has several rows
       items.sqlite           id, name, file, offset_s, length_s, labels
-      map.safetensors        the 3-D projection and every item's xyz
+      map.safetensors        the 3-D projection, every item's xyz, and each row's item
       embedder.safetensors   the embedder state, for embedders fitted on the library
 
 :func:`write_library` writes a complete folder next to the destination and swaps it in
@@ -49,7 +49,7 @@ class Library:
     """A loaded library, ready to search. Use :meth:`open`."""
 
     def __init__(self, path: Path, manifest: Manifest, searcher: Searcher, names: list[str],
-                 projection: Projection, xyz: np.ndarray,
+                 projection: Projection, xyz: np.ndarray, row_item: np.ndarray,
                  embedder_state: dict[str, torch.Tensor] | None) -> None:
         self.path = path
         self.manifest = manifest
@@ -57,6 +57,8 @@ class Library:
         self.names = names
         self.projection = projection
         self.xyz = xyz
+        self.row_item = row_item
+        self.rows_per_item = int(np.bincount(row_item).max()) if len(row_item) else 1
         self.embedder_state = embedder_state
 
     # -- loading ---------------------------------------------------------------------
@@ -87,20 +89,23 @@ class Library:
             raise LibraryError(f"library {path}: cannot read {INDEX}: {exc}") from exc
         names = read_names(path / ITEMS)
         mp = load_state(path / MAP)
-        xyz = mp.pop("xyz").numpy()
+        xyz, row_item = mp.pop("xyz").numpy(), mp.pop("row_item").numpy()
         state = load_state(path / STATE) if m.fitted else None
         lib = cls(path, m, Searcher(index, metric=m.metric), names, Projection.from_state(mp),
-                  xyz, state)
+                  xyz, row_item, state)
         lib._check_consistent()
         return lib
 
     def _check_consistent(self) -> None:
-        m, n = self.manifest, self.searcher.count
-        if not (n == m.count == len(self.names) == len(self.xyz)):
+        m, n, rows = self.manifest, len(self.names), self.searcher.count
+        if not (n == m.count == len(self.xyz) and rows == m.rows == len(self.row_item)):
             raise LibraryError(
-                f"library {self.path} is inconsistent: index holds {n} vectors, manifest "
-                f"{m.count}, items {len(self.names)}, map {len(self.xyz)}"
+                f"library {self.path} is inconsistent: {m.count} items and {m.rows} vectors in "
+                f"the manifest, {n} items in the table, {len(self.xyz)} in the map, {rows} "
+                f"vectors in the index, {len(self.row_item)} row owners"
             )
+        if rows and not (0 <= self.row_item.min() and self.row_item.max() < n):
+            raise LibraryError(f"library {self.path}: a vector belongs to no item")
         if self.searcher.dim != m.dim:
             raise LibraryError(f"library {self.path}: index dim {self.searcher.dim} != {m.dim}")
 
@@ -125,11 +130,23 @@ class Library:
     @property
     def count(self) -> int:
         """Number of items."""
-        return self.searcher.count
+        return len(self.names)
 
     def search(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k ids and distances for one vector (see :meth:`Searcher.search`)."""
-        return self.searcher.search(vector, k)
+        """The k nearest *items* to one vector, best first.
+
+        An item's distance is that of its nearest vector; ids are item ids (never -1).
+
+        Returns
+        -------
+        ids : np.ndarray, shape (m,), int64, m <= k
+        distances : np.ndarray, shape (m,), float32, ascending
+        """
+        rows, dist = self.searcher.search(vector, k * self.rows_per_item)
+        items = self.row_item[rows]
+        _, first = np.unique(items, return_index=True)
+        keep = np.sort(first)[:k]
+        return items[keep].astype(np.int64), dist[keep]
 
     def project(self, vector: np.ndarray) -> np.ndarray:
         """Position of a vector (shape (dim,)) in the library's 3-D map, shape (3,)."""
@@ -141,7 +158,8 @@ class Library:
 
 
 def write_library(out: str | Path, *, embedder: Embedder, vectors: np.ndarray,
-                  items: list[Item], fitted_state: dict[str, torch.Tensor] | None = None,
+                  items: list[Item], row_item: np.ndarray | None = None,
+                  fitted_state: dict[str, torch.Tensor] | None = None,
                   index_spec: IndexSpec = IndexSpec(), source: dict | None = None,
                   build_config: dict | None = None) -> Manifest:
     """Write a complete library to ``out`` atomically (never a partial one).
@@ -153,15 +171,22 @@ def write_library(out: str | Path, *, embedder: Embedder, vectors: np.ndarray,
         folder is refused.
     embedder : Embedder
         The embedder the vectors come from.
-    vectors : np.ndarray, shape (n, dim)
-    items : list of Item, length n
+    vectors : np.ndarray, shape (rows, dim)
+    items : list of Item
+    row_item : np.ndarray, shape (rows,), optional
+        The item each vector belongs to (default: vector i is item i).
     fitted_state : dict or None
         State of a fitted embedder, stored as ``embedder.safetensors``.
     """
     out = Path(out)
     spec = embedder.spec
-    if len(vectors) != len(items) or len(items) == 0:
-        raise LibraryError(f"need as many vectors as items (> 0): {len(vectors)} vs {len(items)}")
+    row_item = np.arange(len(vectors)) if row_item is None else np.asarray(row_item)
+    if len(items) == 0 or len(row_item) != len(vectors) or \
+            not np.array_equal(np.unique(row_item), np.arange(len(items))):
+        raise LibraryError(
+            f"every one of the {len(items)} items (> 0) needs at least one of the "
+            f"{len(vectors)} vectors, and every vector an item"
+        )
     if out.exists() and not (out / MANIFEST).is_file():
         raise LibraryError(f"refusing to replace {out}: it exists and is not an rtsim library")
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -171,14 +196,19 @@ def write_library(out: str | Path, *, embedder: Embedder, vectors: np.ndarray,
                           str(tmp / INDEX))
         write_items(tmp / ITEMS, items)
         projection = fit_projection(vectors, native=spec.native_xyz)
-        save_state({**projection.state(), "xyz": torch.from_numpy(projection(vectors))},
-                   tmp / MAP)
+        row_xyz = projection(vectors)
+        xyz = np.zeros((len(items), 3), np.float32)
+        np.add.at(xyz, row_item, row_xyz)
+        xyz /= np.bincount(row_item, minlength=len(items))[:, None]
+        save_state({**projection.state(), "xyz": torch.from_numpy(xyz),
+                    "row_item": torch.from_numpy(row_item.astype(np.int64))}, tmp / MAP)
         if fitted_state is not None:
             save_state(fitted_state, tmp / STATE)
         manifest = Manifest(
             embedder=spec.name, embedder_spec=spec.to_dict(), weights_hash=embedder.weights_hash,
             fitted=fitted_state is not None, frontend=identity(spec.frontend), dim=spec.dim,
-            metric=spec.metric, count=len(items), index_kind=index_kind(index_spec, len(items)),
+            metric=spec.metric, count=len(items), rows=len(vectors),
+            index_kind=index_kind(index_spec, len(vectors)),
             xyz="native" if spec.native_xyz else "pca",
             built_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             rtsim_version=__version__, source=source or {}, build_config=build_config or {},

@@ -31,7 +31,9 @@ class Manifest:
         The embedder state is stored in the library (``embedder.safetensors``).
     frontend : dict
         Front-end identity the frames were computed with.
-    dim, metric, count : int, str, int
+    dim, metric : int, str
+    count, rows : int
+        Items, and vectors in the index (a one-shot item has several).
     index_kind : str
     xyz : str
         ``"native"`` (the embedder's first three dimensions) or ``"pca"`` (fitted).
@@ -52,6 +54,7 @@ class Manifest:
     dim: int
     metric: str
     count: int
+    rows: int
     index_kind: str
     xyz: str
     built_at: str
