@@ -51,6 +51,8 @@ class OnsetConfig:
         Analysis block length.
     envelope_ms : float
         Time constant of the slow envelope.
+    match_delay_ms : float
+        A trigger reports the match of the first window ending this long after its onset.
     """
 
     enabled: bool = True
@@ -60,9 +62,11 @@ class OnsetConfig:
     min_gap_ms: float = 80.0
     block_ms: float = 5.0
     envelope_ms: float = 150.0
+    match_delay_ms: float = 20.0
 
     def __post_init__(self) -> None:
-        for name in ("rise_db", "hysteresis_db", "min_gap_ms", "block_ms", "envelope_ms"):
+        for name in ("rise_db", "hysteresis_db", "min_gap_ms", "block_ms", "envelope_ms",
+                     "match_delay_ms"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
                 raise ConfigError(f"onset.{name}={value} must be a finite number >= 0")

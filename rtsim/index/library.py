@@ -210,7 +210,7 @@ def write_library(out: str | Path, *, embedder: Embedder, vectors: np.ndarray,
             metric=spec.metric, count=len(items), rows=len(vectors),
             index_kind=index_kind(index_spec, len(vectors)),
             xyz="native" if spec.native_xyz else "pca",
-            built_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            built_at=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             rtsim_version=__version__, source=source or {}, build_config=build_config or {},
             files={p.name: sha256_file(p) for p in sorted(tmp.iterdir())},
         )

@@ -1,0 +1,261 @@
+"""The subcommands behind ``rtsim`` (imported only when one runs)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from rtsim.errors import ConfigError
+
+log = logging.getLogger("rtsim")
+
+
+# -- run / demo ----------------------------------------------------------------------
+def cli_patch(args: argparse.Namespace) -> dict[str, Any]:
+    """Config values set by command-line flags."""
+    src: dict[str, Any] = {}
+    if getattr(args, "source", None):
+        src["kind"] = args.source
+    if getattr(args, "input", None):
+        src.update(kind="file", path=args.input)
+    if getattr(args, "input_device", None):
+        dev = args.input_device
+        src.update(kind="live", device=int(dev) if dev.isdigit() else dev)
+    if getattr(args, "channels", None):
+        try:
+            src["channels"] = [int(c) for c in args.channels.split(",")]
+        except ValueError as exc:
+            raise ConfigError(f"--channels={args.channels!r} must be like 0 or 0,1") from exc
+    for flag in ("rate", "block", "signal"):
+        if getattr(args, flag, None) is not None:
+            src[flag] = getattr(args, flag)
+    if getattr(args, "loop", False):
+        src["loop"] = True
+    if getattr(args, "fast", False):
+        src["realtime"] = False
+    patch: dict[str, Any] = {"source": src} if src else {}
+    if getattr(args, "library", None):
+        emb = {"name": args.embedder or "pca", "library": args.library}
+        if getattr(args, "k", None):
+            emb["k"] = args.k
+        patch["embedder"] = [emb]
+    elif getattr(args, "embedder", None) and args.command == "run":
+        raise ConfigError("--embedder needs --library (the library built for it)")
+    if args.osc:
+        host, _, port = args.osc.rpartition(":")
+        if not port.isdigit():
+            raise ConfigError(f"--osc={args.osc!r} must be HOST:PORT")
+        patch["osc"] = {"host": host or "127.0.0.1", "port": int(port)}
+    if args.no_osc:
+        patch.setdefault("osc", {})["enabled"] = False
+    if args.zmq:
+        patch["zmq"] = {"endpoint": args.zmq}
+    if args.no_zmq:
+        patch.setdefault("zmq", {})["enabled"] = False
+    if args.device:
+        patch["engine"] = {"device": args.device}
+    return patch
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """``rtsim run``."""
+    from rtsim.config import load_config, to_toml
+
+    def read():
+        return load_config(args.config, patch=cli_patch(args), overrides=args.set)
+
+    cfg = read()
+    if args.save_config:
+        Path(args.save_config).write_text(to_toml(cfg))
+    return serve(cfg, duration=args.duration, view=not args.no_view,
+                 reload=(lambda: _factory(read())) if args.config else None)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """``rtsim demo``: render and index the demo once, then stream the clip live."""
+    from rtsim.config import load_config
+    from rtsim.demo.data import ensure_demo
+    from rtsim.engine.wiring import resolve_device
+
+    t0 = time.perf_counter()
+    device = resolve_device(args.device or "auto")
+    assets = ensure_demo(embedder=args.embedder, device=device, progress=True)
+    patch = {
+        "source": {"kind": "file", "path": str(assets.clip), "loop": args.loop,
+                   "realtime": not args.fast},
+        "embedder": [{"name": args.embedder, "library": str(assets.library), "k": 5}],
+        "engine": {"device": device},
+    }
+    from rtsim.config import merge
+
+    cfg = load_config(None, patch=merge(patch, cli_patch(args)), overrides=args.set)
+    print(f"rtsim demo: {len(assets.score)} notes from {assets.samples} -> OSC "
+          f"{cfg.osc.host}:{cfg.osc.port}" + ("" if cfg.osc.enabled else " (off)")
+          + f", ZeroMQ {cfg.zmq.endpoint}" + ("" if cfg.zmq.enabled else " (off)"))
+    return serve(cfg, duration=args.duration, view=not args.no_view, started=t0)
+
+
+def _factory(cfg):
+    from rtsim.engine.wiring import build_engine
+
+    def build(extra=()):
+        return build_engine(cfg, extra_publishers=extra)
+
+    return build
+
+
+def serve(cfg, *, duration: float | None, view: bool, reload=None,
+          started: float | None = None) -> int:
+    """Run an engine for ``cfg`` with the terminal view until done or signalled."""
+    from rtsim.cli.view import TerminalView
+    from rtsim.engine.lifecycle import Lifecycle
+
+    t0 = started if started is not None else time.perf_counter()
+    tv = TerminalView(title=f"rtsim · {', '.join(e.name for e in cfg.embedder)}")
+    factory = _factory(cfg)
+
+    def on_reload():
+        new = reload()  # reads and validates the new config now; raises if it is invalid
+        return lambda: new([tv])
+
+    lc = Lifecycle(lambda: factory([tv]), on_reload=on_reload if reload else None)
+    lc.install_signals()
+    deadline = None if duration is None else time.monotonic() + duration
+    try:
+        lc.start()
+        tv.live(lambda: lc.done or (deadline is not None and time.monotonic() >= deadline),
+                interactive=None if view else False)
+    finally:
+        lc.stop()
+        lc.close()
+        lc.restore_signals()
+    _summary(lc.engine, t0)
+    return 0
+
+
+def _summary(engine, t0: float) -> None:
+    s = engine.status()
+    hop = engine.timer.stages["hop"].summary_ms()
+    first = engine.first_hop_at - engine.started_at if engine.first_hop_at else float("nan")
+    print(f"hops {s.hops}, missed {s.missed_hops}, triggers {s.counters['triggers']}, "
+          f"xruns {s.xruns}, dropped samples {s.dropped_samples}, bad samples {s.bad_samples}; "
+          f"hop compute p50 {hop['p50_ms']:.2f} ms, p99 {hop['p99_ms']:.2f} ms; "
+          f"first hop {first:.2f} s after start")
+
+
+# -- devices / schema ------------------------------------------------------------------
+def cmd_devices(args: argparse.Namespace) -> int:
+    """``rtsim devices``."""
+    from rtsim.audio.devices import format_devices, list_input_devices
+
+    print(format_devices(list_input_devices()))
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    """``rtsim schema``."""
+    from rtsim.publish.schema import render_reference
+
+    print(render_reference(), end="")
+    return 0
+
+
+# -- index / query ---------------------------------------------------------------------
+def cmd_index_build(args: argparse.Namespace) -> int:
+    """``rtsim index build``."""
+    from rtsim.embed import get
+    from rtsim.engine.wiring import resolve_device
+    from rtsim.index import IndexSpec
+    from rtsim.index.build import BuildConfig, build_library
+
+    report = build_library(
+        args.folder, args.out, plugin=get(args.embedder), device=resolve_device(args.device),
+        config=BuildConfig(oneshot_max_s=args.oneshot_max_s, index=IndexSpec(kind=args.index)),
+        progress=not args.no_progress,
+    )
+    m = report.manifest
+    print(f"{args.out}: {m.count} items ({m.rows} vectors, {m.dim}-d {m.metric}, "
+          f"{m.index_kind} index) from {report.files_indexed} files in {report.seconds:.1f} s")
+    for reason, files in report.skipped.items():
+        print(f"  skipped {len(files)} ({reason}): " + ", ".join(files[:5])
+              + (" ..." if len(files) > 5 else ""))
+    return 0
+
+
+def cmd_index_info(args: argparse.Namespace) -> int:
+    """``rtsim index info``."""
+    from rtsim.features import describe, spec_from_dict
+    from rtsim.index import Library
+
+    lib = Library.open(args.library)
+    m = lib.manifest
+    rows = [
+        ("embedder", f"{m.embedder} ({'fitted on this library' if m.fitted else 'weights'} "
+                     f"{m.weights_hash[:12]})"),
+        ("front end", describe(spec_from_dict(m.frontend))),
+        ("items", f"{m.count} ({m.rows} vectors)"),
+        ("vectors", f"{m.dim}-d, metric {m.metric}, {m.index_kind} index"),
+        ("map", f"xyz from {m.xyz}"),
+        ("built", f"{m.built_at} by rtsim {m.rtsim_version}"),
+        ("source", f"{m.source.get('folder')}: {m.source.get('files_indexed')} files indexed, "
+                   f"skipped {m.source.get('skipped') or 'none'}"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    for k, v in rows:
+        print(f"{k:>{width}}  {v}")
+    return 0
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    """``rtsim query``."""
+    from rtsim.audio.files import load_audio
+    from rtsim.embed import get
+    from rtsim.engine.wiring import resolve_device
+    from rtsim.index import Library
+    from rtsim.index.build import embed_windows, file_windows
+
+    lib = Library.open(args.library)
+    emb = lib.load_embedder(get(lib.manifest.embedder), device=resolve_device(args.device))
+    spec = emb.spec
+    x, _ = load_audio(args.audio, sr=spec.frontend.sr)
+    build = lib.manifest.build_config
+    fw = file_windows(x, frontend=emb.frontend(), window=spec.window, hop=spec.hop,
+                      oneshot_max_s=float(build.get("oneshot_max_s", 5.0)),
+                      silence_db=float(build.get("silence_db", -60.0)))
+    if len(fw.windows) == 0:
+        print(f"{args.audio}: silent, nothing to match")
+        return 0
+    vectors = embed_windows(emb, fw.windows, batch=256)
+    if fw.oneshot:
+        print(f"{args.audio} (one-shot, {len(vectors)} windows):")
+        _print_matches(lib, *best_items(lib, vectors, args.k))
+        return 0
+    next_t = 0.0
+    for t, v in zip(fw.ends_s, vectors, strict=True):
+        if t + 1e-9 >= next_t:
+            print(f"{args.audio} @ {t:.2f} s:")
+            _print_matches(lib, *lib.search(v, args.k))
+            next_t = t + args.every
+    return 0
+
+
+def best_items(lib, vectors, k: int):
+    """Top-k items over several query vectors (an item's distance: its best over all)."""
+    import numpy as np
+
+    best: dict[int, float] = {}
+    for v in vectors:
+        for i, d in zip(*lib.search(v, k), strict=True):
+            best[int(i)] = min(best.get(int(i), np.inf), float(d))
+    order = sorted(best, key=best.get)[:k]
+    return np.array(order, np.int64), np.array([best[i] for i in order], np.float32)
+
+
+def _print_matches(lib, ids, distances) -> None:
+    for rank, (i, d) in enumerate(zip(ids, distances, strict=True)):
+        item = lib.items([i])[0]
+        where = "" if item.offset_s == 0 else f" @ {item.offset_s:.2f} s"
+        print(f"  {rank}. {item.name:<40} distance {d:.4f}   ({item.file}{where})")

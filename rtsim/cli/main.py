@@ -1,0 +1,122 @@
+"""The ``rtsim`` command line.
+
+Each subcommand imports its code only when it runs, so ``rtsim run`` never pays for
+training or benchmark imports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from rtsim import __version__
+
+__all__ = ["main", "build_parser"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    p = argparse.ArgumentParser(prog="rtsim", description="Real-time audio similarity host.")
+    p.add_argument("--version", action="version", version=f"rtsim {__version__}")
+    p.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv: debug)")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    run = sub.add_parser("run", help="run the engine on live audio, a file or a test signal")
+    run.add_argument("config", nargs="?", help="TOML config file (defaults when omitted)")
+    _add_source_args(run)
+    run.add_argument("--embedder", help="embedder name (with --library)")
+    run.add_argument("--library", help="library folder built by `rtsim index build`")
+    run.add_argument("-k", type=int, help="matches per hop")
+    _add_output_args(run)
+    run.add_argument("--save-config", metavar="PATH", help="write the effective config as TOML")
+    run.set_defaults(func="rtsim.cli.commands:cmd_run")
+
+    demo = sub.add_parser("demo", help="generate a demo library and clip, stream it live")
+    demo.add_argument("--loop", action="store_true", help="loop the clip until interrupted")
+    demo.add_argument("--fast", action="store_true", help="as fast as possible, not real time")
+    demo.add_argument("--embedder", default="pca", help="embedder to demo (default: pca)")
+    _add_output_args(demo)
+    demo.set_defaults(func="rtsim.cli.commands:cmd_demo")
+
+    dev = sub.add_parser("devices", help="list audio input devices (PortAudio)")
+    dev.set_defaults(func="rtsim.cli.commands:cmd_devices")
+
+    schema = sub.add_parser("schema", help="print the OSC address space reference")
+    schema.set_defaults(func="rtsim.cli.commands:cmd_schema")
+
+    index = sub.add_parser("index", help="build and inspect sample libraries")
+    isub = index.add_subparsers(dest="index_command", metavar="ACTION", required=True)
+    build = isub.add_parser("build", help="index every audio file under a folder")
+    build.add_argument("folder")
+    build.add_argument("--embedder", default="pca")
+    build.add_argument("--out", required=True, help="library folder to write")
+    build.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    build.add_argument("--index", default="auto", choices=("auto", "flat", "hnsw", "ivf"))
+    build.add_argument("--oneshot-max-s", type=float, default=5.0,
+                       help="files up to this long are one item each (default 5)")
+    build.add_argument("--no-progress", action="store_true")
+    build.set_defaults(func="rtsim.cli.commands:cmd_index_build")
+    info = isub.add_parser("info", help="describe a library")
+    info.add_argument("library")
+    info.set_defaults(func="rtsim.cli.commands:cmd_index_info")
+
+    query = sub.add_parser("query", help="offline top-k matches for an audio file")
+    query.add_argument("library")
+    query.add_argument("audio")
+    query.add_argument("-k", type=int, default=5)
+    query.add_argument("--every", type=float, default=1.0,
+                       help="long files: report one window every this many seconds")
+    query.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    query.set_defaults(func="rtsim.cli.commands:cmd_query")
+    return p
+
+
+def _add_source_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("input")
+    g.add_argument("--source", choices=("live", "file", "synth"))
+    g.add_argument("--input", metavar="PATH", help="audio file (implies --source file)")
+    g.add_argument("--input-device", metavar="DEV", help="device index or name substring")
+    g.add_argument("--channels", help="comma-separated input channels, e.g. 0,1")
+    g.add_argument("--rate", type=int, help="capture rate (Hz); default: the device's")
+    g.add_argument("--block", type=int, help="frames per audio block")
+    g.add_argument("--signal", help="synth signal, e.g. sine:440, bursts:440,880:0.5")
+    g.add_argument("--loop", action="store_true", help="loop the file")
+    g.add_argument("--fast", action="store_true", help="file/synth as fast as possible")
+
+
+def _add_output_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("output and engine")
+    g.add_argument("--osc", metavar="HOST:PORT", help="OSC destination (default 127.0.0.1:9000)")
+    g.add_argument("--no-osc", action="store_true")
+    g.add_argument("--zmq", metavar="ENDPOINT", help="ZeroMQ PUB bind (tcp://127.0.0.1:5556)")
+    g.add_argument("--no-zmq", action="store_true")
+    g.add_argument("--device", choices=("auto", "cpu", "cuda"), help="compute device")
+    g.add_argument("--duration", type=float, help="stop after this many seconds")
+    g.add_argument("--no-view", action="store_true", help="status lines instead of the live view")
+    g.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override any config field, e.g. --set onset.threshold_db=-35")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``rtsim``."""
+    args = build_parser().parse_args(argv)
+    level = (logging.WARNING, logging.INFO, logging.DEBUG)[min(args.verbose, 2)]
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("faiss.loader").setLevel(max(level, logging.WARNING))
+    module, _, name = args.func.partition(":")
+    import importlib
+
+    from rtsim.errors import RtsimError
+
+    try:
+        return int(getattr(importlib.import_module(module), name)(args) or 0)
+    except RtsimError as exc:
+        print(f"rtsim: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

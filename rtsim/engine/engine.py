@@ -1,0 +1,372 @@
+"""The engine: source -> ring -> taps -> pipelines -> publishers, hop after hop.
+
+The audio source (a PortAudio callback, or a file/synth thread) only writes into the
+ring. The engine thread reads what is new, zeroes and counts NaN/Inf samples, feeds the
+input taps (mono views, levels, onsets) and the front-end taps, lets every due pipeline
+embed and search, and hands the events to the publishers. Control calls queued with
+:meth:`Engine.call_soon` run between hops, never inside one. Every stage is timed into
+preallocated histograms; a status heartbeat goes out every ``heartbeat_s``.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from rtsim.audio.ring import RingBuffer
+from rtsim.audio.sources import AudioSource
+from rtsim.engine.pipeline import Pipeline
+from rtsim.engine.taps import FrontEndTap, InputTap
+from rtsim.engine.timing import StageTimer
+from rtsim.errors import ConfigError
+from rtsim.features import identity, make_frontend
+from rtsim.features.onset import OnsetConfig
+from rtsim.publish.events import HopEvent, StatusEvent, TriggerEvent
+
+__all__ = ["EngineConfig", "Engine", "Publisher", "Route"]
+
+log = logging.getLogger(__name__)
+
+STAGES = ("read", "frontend", "embed", "search", "publish", "hop")
+
+
+class Publisher(Protocol):
+    """Anything that takes the engine's events (OSC, ZeroMQ, the terminal view)."""
+
+    def publish_hop(self, ev: HopEvent) -> None:
+        """Take one embedder's hop."""
+
+    def publish_trigger(self, ev: TriggerEvent) -> None:
+        """Take one onset's match."""
+
+    def publish_status(self, ev: StatusEvent) -> None:
+        """Take the heartbeat."""
+
+    def close(self) -> None:
+        """Release sockets and files."""
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Engine options.
+
+    Parameters
+    ----------
+    device : {"auto", "cpu", "cuda"}
+        Where front ends and models run (``auto``: CUDA when present).
+    silence_db : float
+        Input level (dBFS) under which searches are skipped.
+    heartbeat_s : float
+        Status period.
+    ring_seconds : float
+        Ring buffer length.
+    max_backlog : int
+        Windows computed per embedder when the engine is behind real time; older due
+        windows are counted as missed hops.
+    threads : int
+        Torch / FAISS / OpenMP threads (1 keeps the other core free for capture).
+    read_block : int
+        Most frames read from the ring per cycle.
+    """
+
+    device: str = "auto"
+    silence_db: float = -60.0
+    heartbeat_s: float = 1.0
+    ring_seconds: float = 4.0
+    max_backlog: int = 2
+    threads: int = 1
+    read_block: int = 8192
+
+    def __post_init__(self) -> None:
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ConfigError(f"engine device={self.device!r} must be auto, cpu or cuda")
+        if not (self.heartbeat_s > 0 and self.ring_seconds > 0):
+            raise ConfigError("engine heartbeat_s and ring_seconds must be > 0")
+        if self.max_backlog < 1 or self.threads < 1 or self.read_block < 1:
+            raise ConfigError("engine max_backlog, threads and read_block must be >= 1")
+
+
+@dataclass(frozen=True)
+class Route:
+    """A pipeline and the input channel it listens to (None = mix of all channels)."""
+
+    pipeline: Pipeline
+    channel: int | None = None
+
+
+class Engine:
+    """Runs the hop loop over one source.
+
+    A hop that raises is logged and counted (``step_errors``) and the loop goes on; only
+    ``MAX_CONSECUTIVE_FAILURES`` failures in a row end the engine thread (the daemon then
+    restarts it).
+
+    Parameters
+    ----------
+    source : AudioSource
+        Opened, not started.
+    routes : sequence of Route
+    publishers : sequence of Publisher
+    config : EngineConfig
+    onset : OnsetConfig
+    realtime : bool
+        The source delivers at real time (live, paced file/synth): the ring drops the
+        oldest audio if the engine stalls, and late windows are skipped as missed hops.
+        False (as-fast-as-possible files): nothing is ever dropped or skipped.
+    """
+
+    MAX_CONSECUTIVE_FAILURES = 100
+
+    def __init__(self, *, source: AudioSource, routes: Sequence[Route],
+                 publishers: Sequence[Publisher], config: EngineConfig = EngineConfig(),
+                 onset: OnsetConfig = OnsetConfig(), realtime: bool = True) -> None:
+        if not routes:
+            raise ConfigError("the engine needs at least one embedder")
+        self.source, self.config, self.realtime = source, config, realtime
+        self.publishers = list(publishers)
+        self.pipelines = [r.pipeline for r in routes]
+        self.timer = StageTimer(STAGES)
+        self.ring = RingBuffer(int(config.ring_seconds * source.sr), source.channels,
+                               sr=source.sr, policy="drop_oldest" if realtime else "block")
+        self._buf = np.zeros((config.read_block, source.channels), np.float32)
+        self._build_taps(routes, onset)
+        self.counters = {"bad_samples": 0, "publish_errors": 0, "controls_dropped": 0,
+                         "step_errors": 0}
+        self._controls: queue.Queue[Callable[[], None]] = queue.Queue(maxsize=1024)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._status_seq = 0
+        self._next_heartbeat = 0.0
+        self.started_at: float | None = None
+        self.first_hop_at: float | None = None
+
+    # -- wiring ----------------------------------------------------------------------
+    def _build_taps(self, routes: Sequence[Route], onset: OnsetConfig) -> None:
+        for r in routes:
+            if r.channel is not None and not 0 <= r.channel < self.source.channels:
+                raise ConfigError(
+                    f"{r.pipeline.name}: channel={r.channel} but the source has "
+                    f"{self.source.channels} channel(s) (0..{self.source.channels - 1})"
+                )
+        shortest_hop = min(
+            r.pipeline.embedder.spec.hop * r.pipeline.embedder.spec.frontend.hop_length
+            / r.pipeline.embedder.spec.frontend.sr for r in routes)
+        level_window = max(1, int(shortest_hop * self.source.sr))
+        self.inputs: dict[int | None, InputTap] = {}
+        self.frontends: dict[tuple, tuple[FrontEndTap, list[Pipeline]]] = {}
+        self._tap_pipelines: dict[int | None, list[Pipeline]] = {}
+        for r in routes:
+            tap = self.inputs.setdefault(r.channel, InputTap(
+                channel=r.channel, sr=self.source.sr, level_window=level_window, onset=onset))
+            self._tap_pipelines.setdefault(r.channel, []).append(r.pipeline)
+            emb = r.pipeline.embedder
+            key = (r.channel, tuple(sorted(identity(emb.spec.frontend).items())))
+            if key not in self.frontends:
+                fe = make_frontend(emb.spec.frontend, device=str(emb.device))
+                self.frontends[key] = (FrontEndTap(source=tap, frontend=fe), [])
+            fe_tap, members = self.frontends[key]
+            members.append(r.pipeline)
+            r.pipeline.prime(fe_tap.silence_frame())
+            r.pipeline.warm_up()
+        self._seen = dict.fromkeys(self.inputs, 0)
+
+    # -- control ---------------------------------------------------------------------
+    def call_soon(self, fn: Callable[[], None]) -> bool:
+        """Queue ``fn`` to run between hops; False (and counted) if the queue is full."""
+        try:
+            self._controls.put_nowait(fn)
+            return True
+        except queue.Full:
+            self.counters["controls_dropped"] += 1
+            return False
+
+    def _apply_controls(self) -> None:
+        while True:
+            try:
+                fn = self._controls.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                fn()
+            except Exception:
+                log.exception("control call failed")
+
+    # -- the loop --------------------------------------------------------------------
+    def start(self) -> None:
+        """Start capture and the engine thread."""
+        self._thread = threading.Thread(target=self.run, name="rtsim-engine", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Ask the loop to end (returns at once; see :meth:`join`)."""
+        self._stop.set()
+
+    @property
+    def running(self) -> bool:
+        """True while the engine thread is alive."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the engine thread; True if it ended."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+            return not self._thread.is_alive()
+        return True
+
+    def run(self, *, duration: float | None = None) -> None:
+        """Run the loop in this thread until stopped, the source ends, or ``duration``."""
+        self.started_at = time.time()
+        deadline = None if duration is None else time.monotonic() + duration
+        self.source.start(self.ring)
+        failures = 0
+        try:
+            while not self._stop.is_set():
+                self._apply_controls()
+                try:
+                    n = self.step()
+                    failures = 0
+                except Exception:
+                    failures += 1
+                    self.counters["step_errors"] += 1
+                    if failures >= self.MAX_CONSECUTIVE_FAILURES:
+                        raise
+                    if failures == 1:
+                        log.exception("hop failed (the engine goes on)")
+                    n = 1
+                if n == 0:
+                    if self.source.finished and self.ring.available() == 0:
+                        break
+                    time.sleep(self._idle_seconds())
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
+                self._maybe_heartbeat()
+        finally:
+            self.source.stop()
+            self._heartbeat()
+
+    def step(self) -> int:
+        """Process whatever the ring holds; return the number of frames read."""
+        if self.ring.available() == 0:
+            return 0
+        t0 = time.perf_counter()
+        info = self.ring.read(self._buf)
+        block = self._buf[: info.n]
+        if not np.isfinite(block).all():
+            bad = ~np.isfinite(block)
+            self.counters["bad_samples"] += int(bad.sum())
+            block[bad] = 0.0
+        for ch, tap in self.inputs.items():
+            tap.push(block)
+            self._seen[ch] += info.n
+            self._dispatch_onsets(ch, tap, info.end_time)
+        self.timer.record("read", time.perf_counter() - t0)
+        events = self._run_frontends(info.end_time)
+        if events:
+            t1 = time.perf_counter()
+            self._publish(events)
+            t2 = time.perf_counter()
+            self.timer.record("publish", t2 - t1)
+            self.timer.record("hop", t2 - t0)
+            if self.first_hop_at is None:
+                self.first_hop_at = time.time()
+        return info.n
+
+    def _time_of(self, ch: int | None, index: float, end_time: float) -> float:
+        """Capture time of sample ``index`` of input tap ``ch``'s stream."""
+        return end_time - (self._seen[ch] - 1 - index) / self.source.sr
+
+    def _dispatch_onsets(self, ch: int | None, tap: InputTap, end_time: float) -> None:
+        for onset in tap.onsets:
+            when = self._time_of(ch, onset.index - 1, end_time)
+            for p in self._tap_pipelines[ch]:
+                p.pending_onset = (onset, when)
+        tap.onsets.clear()
+
+    def _run_frontends(self, end_time: float) -> list:
+        events: list = []
+        for (ch, _), (tap, pipelines) in self.frontends.items():
+            t0 = time.perf_counter()
+            frames = tap.push(tap.source.mono)
+            self.timer.record("frontend", time.perf_counter() - t0)
+            if len(frames.data) == 0:
+                continue
+            times = self._time_of(ch, frames.device_index, end_time)
+            data = frames.data.cpu().numpy()
+            for p in pipelines:
+                events += p.push(data, times, level_db=tap.source.level_db, timer=self.timer)
+        return events
+
+    def _publish(self, events: list) -> None:
+        for pub in self.publishers:
+            for ev in events:
+                try:
+                    if isinstance(ev, HopEvent):
+                        pub.publish_hop(ev)
+                    else:
+                        pub.publish_trigger(ev)
+                except Exception as exc:  # a publisher must never stop the hop loop
+                    self._publish_failed(pub, exc)
+
+    def _publish_failed(self, pub: Publisher, exc: Exception) -> None:
+        self.counters["publish_errors"] += 1
+        if self.counters["publish_errors"] in (1, 10, 100, 1000) or \
+                self.counters["publish_errors"] % 10000 == 0:
+            log.error("publisher %s failed (%d so far): %s", type(pub).__name__,
+                      self.counters["publish_errors"], exc)
+
+    def _idle_seconds(self) -> float:
+        """Sleep until the next frame can complete (at most 5 ms, at least 0.2 ms)."""
+        need = min(
+            (tap.frontend.properties.frame_end(tap.fe_state.next_frame) - tap.fe_state.n_seen)
+            * self.source.sr / tap.frontend.properties.sr
+            - self.ring.available()
+            for tap, _ in self.frontends.values()
+        )
+        return min(0.005, max(0.0002, need / self.source.sr))
+
+    # -- status ----------------------------------------------------------------------
+    def status(self) -> StatusEvent:
+        """A heartbeat snapshot."""
+        hop = self.timer.stages["hop"]
+        counters = {
+            "silent_hops": sum(p.counters.silent for p in self.pipelines),
+            "triggers": sum(p.counters.triggers for p in self.pipelines),
+            "bad_vectors": sum(p.counters.bad_vectors for p in self.pipelines),
+            "publish_errors": self.counters["publish_errors"],
+            "controls_dropped": self.counters["controls_dropped"],
+            "step_errors": self.counters["step_errors"],
+            "ring_fill": self.ring.available(),
+        }
+        stats = self.source.stats()
+        self._status_seq += 1
+        return StatusEvent(
+            seq=self._status_seq - 1, time=time.time(),
+            hops=sum(p.counters.hops for p in self.pipelines),
+            missed_hops=sum(p.counters.missed for p in self.pipelines),
+            xruns=int(stats.get("xruns", 0)), dropped_samples=int(self.ring.dropped),
+            bad_samples=self.counters["bad_samples"],
+            latency_ms={"p50": hop.percentile(50) * 1e3, "p99": hop.percentile(99) * 1e3,
+                        "p999": hop.percentile(99.9) * 1e3},
+            counters=counters,
+        )
+
+    def _maybe_heartbeat(self) -> None:
+        now = time.monotonic()
+        if now >= self._next_heartbeat:
+            self._next_heartbeat = now + self.config.heartbeat_s
+            self._heartbeat()
+
+    def _heartbeat(self) -> None:
+        ev = self.status()
+        for pub in self.publishers:
+            try:
+                pub.publish_status(ev)
+            except Exception as exc:
+                self._publish_failed(pub, exc)

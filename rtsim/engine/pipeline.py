@@ -1,0 +1,165 @@
+"""One embedder's path through a hop: windows -> model -> search -> events.
+
+A :class:`Pipeline` receives the frames of its front-end tap, assembles the model's
+windows, and for each due window embeds, checks, searches and builds a
+:class:`~rtsim.publish.events.HopEvent` (and a :class:`TriggerEvent` when an onset on its
+input is waiting for its first match). It never publishes and never sleeps: the engine
+calls it between reads and hands its events to the publishers.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from rtsim.embed import Embedder, WindowStream
+from rtsim.engine.timing import StageTimer
+from rtsim.features.onset import Onset
+from rtsim.index import Library
+from rtsim.publish.events import HopEvent, TriggerEvent
+
+__all__ = ["Pipeline", "PipelineCounters"]
+
+_EMPTY_I = np.zeros(0, np.int64)
+_EMPTY_F = np.zeros(0, np.float32)
+
+
+@dataclass
+class PipelineCounters:
+    """Per-embedder counters."""
+
+    hops: int = 0
+    missed: int = 0
+    silent: int = 0
+    bad_vectors: int = 0
+    triggers: int = 0
+
+
+class Pipeline:
+    """The live path of one embedder.
+
+    Parameters
+    ----------
+    embedder : Embedder
+    library : Library
+        Already checked against ``embedder``.
+    k : int
+        Matches per hop.
+    silence_db : float
+        Below this input level the search is skipped and the event says so.
+    max_backlog : int or None
+        When more windows are due at once (the engine fell behind real time), only the
+        newest ``max_backlog`` are computed and the rest are counted as missed. None
+        computes all (offline, as-fast-as-possible runs).
+    match_delay_s : float
+        A trigger reports the match of the first window ending at least this long after
+        its onset (lets the attack into the window).
+    """
+
+    def __init__(self, *, embedder: Embedder, library: Library, k: int, silence_db: float,
+                 max_backlog: int | None, match_delay_s: float = 0.02) -> None:
+        spec = embedder.spec
+        self.name = spec.name
+        self.embedder = embedder
+        self.library = library
+        self.k = k
+        self.silence_db = silence_db
+        self.max_backlog = max_backlog
+        self.match_delay_s = match_delay_s
+        self.enabled = True
+        self.windows = WindowStream(window=spec.window, hop=spec.hop, n_bins=spec.n_bins)
+        self.state = self.windows.init_state()
+        self.counters = PipelineCounters()
+        self.pending_onset: tuple[Onset, float] | None = None  # (onset, its capture time)
+        self.last: HopEvent | None = None
+        self._trigger_seq = 0
+
+    def prime(self, silence: np.ndarray) -> None:
+        """Fill the window history with ``window - 1`` frames of silence (shape (n_bins,)).
+
+        The first window then completes with the first real frame.
+        """
+        frames = np.repeat(silence[None].astype(np.float32), self.embedder.spec.window - 1, 0)
+        self.windows.stream(frames, self.state)
+
+    def warm_up(self) -> None:
+        """Run the model and the search once, so the first real hop pays no first-call cost."""
+        spec = self.embedder.spec
+        vector = self.embedder(np.zeros((1, spec.window, spec.n_bins), np.float32))[0]
+        if np.isfinite(vector).all():
+            self.library.search(vector, self.k)
+            self.library.project(vector)
+
+    def push(self, frames: np.ndarray, frame_times: np.ndarray, *, level_db: float,
+             timer: StageTimer) -> list[HopEvent | TriggerEvent]:
+        """Consume new frames; return the events of the windows they complete.
+
+        Parameters
+        ----------
+        frames : np.ndarray, shape (n, n_bins)
+        frame_times : np.ndarray, shape (n,)
+            Capture time of each frame's newest sample (wall clock, s).
+        level_db : float
+            Input level over the latest hop.
+        timer : StageTimer
+        """
+        first_window = self.state.next_window
+        wins, self.state = self.windows.stream(frames, self.state)
+        if not self.enabled or len(wins) == 0:
+            return []
+        ends = self._window_end_frames(first_window, len(wins), len(frames))
+        if self.max_backlog is not None and len(wins) > self.max_backlog:
+            self.counters.missed += len(wins) - self.max_backlog
+            wins, ends = wins[-self.max_backlog :], ends[-self.max_backlog :]
+        events: list[HopEvent | TriggerEvent] = []
+        for win, end in zip(wins, ends, strict=True):
+            events += self._hop(win, float(frame_times[end]), level_db, timer)
+        return events
+
+    def _window_end_frames(self, first: int, n: int, n_new: int) -> np.ndarray:
+        """Index, among the new frames, of each completed window's newest frame."""
+        spec = self.embedder.spec
+        total_before = self.state.n_frames - n_new
+        last_frames = (first + np.arange(n)) * spec.hop + spec.window - 1
+        return last_frames - total_before
+
+    def _hop(self, window: np.ndarray, capture_time: float, level_db: float,
+             timer: StageTimer) -> list[HopEvent | TriggerEvent]:
+        t0 = time.perf_counter()
+        vector = self.embedder(window[None])[0]
+        t1 = time.perf_counter()
+        timer.record("embed", t1 - t0)
+        if not np.isfinite(vector).all():
+            self.counters.bad_vectors += 1
+            return []
+        silent = level_db < self.silence_db
+        if silent:
+            ids, dist, names = _EMPTY_I, _EMPTY_F, ()
+            self.counters.silent += 1
+        else:
+            ids, dist = self.library.search(vector, self.k)
+            names = tuple(self.library.names[i] for i in ids)
+        xyz = self.library.project(vector)
+        timer.record("search", time.perf_counter() - t1)
+        ev = HopEvent(embedder=self.name, seq=self.counters.hops, capture_time=capture_time,
+                      xyz=xyz, vector=vector, ids=ids, distances=dist, names=names,
+                      level_db=level_db, silent=silent)
+        self.counters.hops += 1
+        self.last = ev
+        return [ev, *self._trigger(ev)]
+
+    def _trigger(self, ev: HopEvent) -> list[TriggerEvent]:
+        """The trigger of a pending onset, once a window that ends after it has a match."""
+        if self.pending_onset is None or ev.silent or len(ev.ids) == 0:
+            return []
+        onset, onset_time = self.pending_onset
+        if ev.capture_time < onset_time + self.match_delay_s:
+            return []
+        self.pending_onset = None
+        self.counters.triggers += 1
+        self._trigger_seq += 1
+        return [TriggerEvent(embedder=self.name, seq=self._trigger_seq - 1,
+                             capture_time=onset_time, id=int(ev.ids[0]), name=ev.names[0],
+                             distance=float(ev.distances[0]), level_db=onset.level_db)]

@@ -1,0 +1,121 @@
+"""Taps: the mono signals the engine derives from the input, and their front ends.
+
+An :class:`InputTap` turns each block read from the ring into one mono signal (one
+channel, or the mix of all), tracks its level over the last hop and detects onsets on
+it. A :class:`FrontEndTap` resamples an input tap's signal to a front end's rate and
+streams it through that front end, giving every new frame with its capture time.
+Embedders that share a channel and a front end share one tap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from rtsim.audio.resample import Resampler
+from rtsim.features import FrontEnd
+from rtsim.features.onset import Onset, OnsetConfig, OnsetDetector, level_db
+
+__all__ = ["InputTap", "FrontEndTap", "Frames"]
+
+
+class InputTap:
+    """One mono view of the input at the device rate.
+
+    Parameters
+    ----------
+    channel : int or None
+        Index among the ring's channels; None mixes all of them.
+    sr : int
+        Device rate.
+    level_window : int
+        Samples over which :attr:`level_db` is measured (the shortest hop served).
+    onset : OnsetConfig
+    """
+
+    def __init__(self, *, channel: int | None, sr: int, level_window: int,
+                 onset: OnsetConfig) -> None:
+        self.channel, self.sr = channel, sr
+        self.recent = np.zeros(max(1, level_window), np.float32)
+        self.detector = OnsetDetector(onset, sr=sr) if onset.enabled else None
+        self.onset_state = self.detector.init_state() if self.detector else None
+        self.mono = np.zeros(0, np.float32)
+        self.onsets: list[Onset] = []
+
+    @property
+    def level_db(self) -> float:
+        """Level (dBFS) of the most recent ``level_window`` samples."""
+        return level_db(self.recent)
+
+    def push(self, block: np.ndarray) -> np.ndarray:
+        """Take a block (frames, channels) from the ring; return its mono signal."""
+        if self.channel is None:
+            mono = block[:, 0] if block.shape[1] == 1 else block.mean(axis=1, dtype=np.float32)
+        else:
+            mono = block[:, self.channel]
+        mono = np.ascontiguousarray(mono, np.float32)
+        n, size = len(mono), len(self.recent)
+        if n >= size:
+            self.recent[:] = mono[-size:]
+        elif n:
+            self.recent[: size - n] = self.recent[n:]
+            self.recent[size - n :] = mono
+        if self.detector is not None:
+            found, self.onset_state = self.detector.stream(mono, self.onset_state)
+            self.onsets += found
+        self.mono = mono
+        return mono
+
+
+@dataclass(frozen=True)
+class Frames:
+    """New front-end frames: ``data`` (n, n_bins) and each frame's newest-sample index.
+
+    ``device_index`` is in samples of the input at the device rate, so that the engine
+    can turn it into a capture time with the ring's clock.
+    """
+
+    data: torch.Tensor
+    device_index: np.ndarray
+
+
+class FrontEndTap:
+    """Resample an input tap's signal to a front end's rate and stream the front end.
+
+    The front end starts primed with silence (``window_length - hop_length`` zeros), so
+    the first frame completes one hop after the stream starts instead of one receptive
+    field later: the sound before the start is taken to be silence.
+
+    Parameters
+    ----------
+    source : InputTap
+    frontend : FrontEnd
+    """
+
+    def __init__(self, *, source: InputTap, frontend: FrontEnd) -> None:
+        self.source = source
+        self.frontend = frontend
+        self.resampler = Resampler(sr_in=source.sr, sr_out=frontend.properties.sr)
+        self.rs_state = self.resampler.init_state()
+        self.fe_state = frontend.init_state()
+        p = frontend.properties
+        self.primed = max(0, p.offset + p.window_length - p.hop_length)
+        self.frontend.stream(np.zeros(self.primed, np.float32), self.fe_state)
+
+    def silence_frame(self) -> np.ndarray:
+        """The front end's frame of silence, shape (n_bins,)."""
+        w = np.zeros((1, self.frontend.properties.window_length), np.float32)
+        return self.frontend.frames(w)[0].cpu().numpy()
+
+    def push(self, mono: np.ndarray) -> Frames:
+        """Stream the newest mono samples; return the frames they complete."""
+        x, self.rs_state = self.resampler.stream(mono, self.rs_state)
+        first = self.fe_state.next_frame
+        frames, self.fe_state = self.frontend.stream(x, self.fe_state)
+        p = self.frontend.properties
+        ends = np.array([p.frame_end(t) for t in range(first, first + len(frames))], np.float64)
+        ratio = self.resampler.sr_in / p.sr
+        device_index = (ends - 1 - self.primed - self.resampler.delay_out) * ratio
+        return Frames(frames, device_index)

@@ -1,0 +1,94 @@
+"""Build a running engine from a :class:`~rtsim.config.RtsimConfig`.
+
+This is the one place that knows every layer: it opens the source, loads each library
+and pairs it with its embedder (refusing a mismatch), opens the publishers and caps the
+compute threads so that capture keeps a core.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+from rtsim.audio.sources import open_source
+from rtsim.config import RtsimConfig
+from rtsim.embed import get
+from rtsim.engine.engine import Engine, Publisher, Route
+from rtsim.engine.pipeline import Pipeline
+from rtsim.errors import ConfigError
+from rtsim.index import Library
+
+__all__ = ["resolve_device", "build_engine", "open_publishers", "limit_threads"]
+
+log = logging.getLogger(__name__)
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` -> ``cuda`` when a CUDA device is present, else ``cpu``."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device='cuda' was asked for but no CUDA device is available")
+    return device
+
+
+def limit_threads(n: int) -> None:
+    """Cap torch and FAISS (OpenMP) threads."""
+    import faiss
+
+    torch.set_num_threads(n)
+    faiss.omp_set_num_threads(n)
+
+
+def open_publishers(cfg: RtsimConfig, pipelines: Sequence[Pipeline]) -> list[Publisher]:
+    """The OSC and ZeroMQ publishers the config enables."""
+    from rtsim.publish.osc_publisher import OscPublisher
+    from rtsim.publish.zmq import ZmqPublisher
+
+    pubs: list[Publisher] = []
+    if cfg.osc.enabled:
+        pubs.append(OscPublisher(cfg.osc, embedders={
+            p.name: (p.embedder.spec.dim, p.k) for p in pipelines}))
+    if cfg.zmq.enabled:
+        pubs.append(ZmqPublisher(cfg.zmq))
+    return pubs
+
+
+def build_engine(cfg: RtsimConfig, *, extra_publishers: Sequence[Publisher] = ()) -> Engine:
+    """Open everything ``cfg`` describes and return an engine ready to :meth:`~Engine.run`."""
+    if not cfg.embedder:
+        raise ConfigError("no [[embedder]] configured: give at least one name and library")
+    limit_threads(cfg.engine.threads)
+    device = resolve_device(cfg.engine.device)
+    realtime = cfg.source.kind == "live" or cfg.source.realtime
+    routes = []
+    for ecfg in cfg.embedder:
+        if not ecfg.enabled:
+            continue
+        library = Library.open(Path(ecfg.library).expanduser())
+        embedder = library.load_embedder(get(ecfg.name), device=device)
+        pipeline = Pipeline(embedder=embedder, library=library, k=ecfg.k,
+                            silence_db=cfg.engine.silence_db,
+                            max_backlog=cfg.engine.max_backlog if realtime else None,
+                            match_delay_s=cfg.onset.match_delay_ms / 1000)
+        routes.append(Route(pipeline, ecfg.channel))
+    if not routes:
+        raise ConfigError("every configured embedder is disabled")
+    publishers = open_publishers(cfg, [r.pipeline for r in routes])
+    source = open_source(cfg.source)
+    try:
+        engine = Engine(source=source, routes=routes,
+                        publishers=[*publishers, *extra_publishers], config=cfg.engine,
+                        onset=cfg.onset, realtime=realtime)
+    except BaseException:
+        source.stop()
+        for p in publishers:
+            p.close()
+        raise
+    gc.collect()
+    gc.freeze()  # start-up objects leave the collector's generations: shorter pauses
+    return engine
