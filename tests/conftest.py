@@ -55,6 +55,18 @@ def pca_library(sample_folder, tmp_path_factory):
     return out, report
 
 
+@pytest.fixture(scope="session")
+def one_shot_library(tmp_path_factory):
+    """A pca library of the 12 one-shots of :func:`write_samples` only."""
+    from rtsim.embed import get
+    from rtsim.index.build import build_library
+
+    root = tmp_path_factory.mktemp("one-shots")
+    write_samples(root / "samples")
+    build_library(root / "samples", root / "lib", plugin=get("pca"), progress=False)
+    return root / "lib"
+
+
 @pytest.fixture(autouse=True)
 def _quiet_faiss_loader():
     logging.getLogger("faiss.loader").setLevel(logging.WARNING)

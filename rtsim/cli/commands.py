@@ -64,8 +64,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     """``rtsim run``."""
     from rtsim.config import load_config, to_toml
 
+    patch = cli_patch(args)
+    if args.config is None and "kind" not in patch.get("source", {}):
+        patch.setdefault("source", {})["kind"] = "live"  # no config: the default input device
+
     def read():
-        return load_config(args.config, patch=cli_patch(args), overrides=args.set)
+        return load_config(args.config, patch=patch, overrides=args.set)
 
     cfg = read()
     if args.save_config:

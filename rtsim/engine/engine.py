@@ -22,7 +22,7 @@ import numpy as np
 
 from rtsim.audio.ring import RingBuffer
 from rtsim.audio.sources import AudioSource
-from rtsim.engine.pipeline import Pipeline
+from rtsim.engine.pipeline import PendingOnset, Pipeline
 from rtsim.engine.taps import FrontEndTap, InputTap
 from rtsim.engine.timing import StageTimer
 from rtsim.errors import ConfigError
@@ -74,6 +74,10 @@ class EngineConfig:
         Torch / FAISS / OpenMP threads (1 keeps the other core free for capture).
     read_block : int
         Most frames read from the ring per cycle.
+    overflow : {"drop_oldest", "drop_newest"}
+        What the ring does when a real-time source outruns the engine: lose the oldest
+        audio (lowest latency, the default) or the newest (keeps what is buffered
+        contiguous). Sources that are not real time never lose audio.
     """
 
     device: str = "auto"
@@ -83,8 +87,12 @@ class EngineConfig:
     max_backlog: int = 2
     threads: int = 1
     read_block: int = 8192
+    overflow: str = "drop_oldest"
 
     def __post_init__(self) -> None:
+        if self.overflow not in ("drop_oldest", "drop_newest"):
+            raise ConfigError(
+                f"engine overflow={self.overflow!r} must be drop_oldest or drop_newest")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"engine device={self.device!r} must be auto, cpu or cuda")
         if not (self.heartbeat_s > 0 and self.ring_seconds > 0):
@@ -134,7 +142,7 @@ class Engine:
         self.pipelines = [r.pipeline for r in routes]
         self.timer = StageTimer(STAGES)
         self.ring = RingBuffer(int(config.ring_seconds * source.sr), source.channels,
-                               sr=source.sr, policy="drop_oldest" if realtime else "block")
+                               sr=source.sr, policy=config.overflow if realtime else "block")
         self._buf = np.zeros((config.read_block, source.channels), np.float32)
         self._build_taps(routes, onset)
         self.counters = {"bad_samples": 0, "publish_errors": 0, "controls_dropped": 0,
@@ -283,11 +291,17 @@ class Engine:
         return end_time - (self._seen[ch] - 1 - index) / self.source.sr
 
     def _dispatch_onsets(self, ch: int | None, tap: InputTap, end_time: float) -> None:
+        """Hand new onsets to the tap's pipelines; keep pending ones' peak level current."""
         for onset in tap.onsets:
             when = self._time_of(ch, onset.index - 1, end_time)
             for p in self._tap_pipelines[ch]:
-                p.pending_onset = (onset, when)
+                p.pending_onset = PendingOnset(when, onset.level_db)
         tap.onsets.clear()
+        if tap.onset_state is not None:
+            for p in self._tap_pipelines[ch]:
+                if p.pending_onset is not None:
+                    p.pending_onset.level_db = max(p.pending_onset.level_db,
+                                                   tap.onset_state.peak_db)
 
     def _run_frontends(self, end_time: float) -> list:
         events: list = []
@@ -351,7 +365,7 @@ class Engine:
             hops=sum(p.counters.hops for p in self.pipelines),
             missed_hops=sum(p.counters.missed for p in self.pipelines),
             xruns=int(stats.get("xruns", 0)), dropped_samples=int(self.ring.dropped),
-            bad_samples=self.counters["bad_samples"],
+            bad_samples=self.counters["bad_samples"] + int(stats.get("nonfinite", 0)),
             latency_ms={"p50": hop.percentile(50) * 1e3, "p99": hop.percentile(99) * 1e3,
                         "p999": hop.percentile(99.9) * 1e3},
             counters=counters,

@@ -16,14 +16,21 @@ import numpy as np
 
 from rtsim.embed import Embedder, WindowStream
 from rtsim.engine.timing import StageTimer
-from rtsim.features.onset import Onset
 from rtsim.index import Library
 from rtsim.publish.events import HopEvent, TriggerEvent
 
-__all__ = ["Pipeline", "PipelineCounters"]
+__all__ = ["Pipeline", "PipelineCounters", "PendingOnset"]
 
 _EMPTY_I = np.zeros(0, np.int64)
 _EMPTY_F = np.zeros(0, np.float32)
+
+
+@dataclass
+class PendingOnset:
+    """An onset waiting for its match: capture time and peak level (dBFS) so far."""
+
+    time: float
+    level_db: float
 
 
 @dataclass
@@ -72,7 +79,7 @@ class Pipeline:
         self.windows = WindowStream(window=spec.window, hop=spec.hop, n_bins=spec.n_bins)
         self.state = self.windows.init_state()
         self.counters = PipelineCounters()
-        self.pending_onset: tuple[Onset, float] | None = None  # (onset, its capture time)
+        self.pending_onset: PendingOnset | None = None
         self.last: HopEvent | None = None
         self._trigger_seq = 0
 
@@ -154,12 +161,12 @@ class Pipeline:
         """The trigger of a pending onset, once a window that ends after it has a match."""
         if self.pending_onset is None or ev.silent or len(ev.ids) == 0:
             return []
-        onset, onset_time = self.pending_onset
-        if ev.capture_time < onset_time + self.match_delay_s:
+        onset = self.pending_onset
+        if ev.capture_time < onset.time + self.match_delay_s:
             return []
         self.pending_onset = None
         self.counters.triggers += 1
         self._trigger_seq += 1
         return [TriggerEvent(embedder=self.name, seq=self._trigger_seq - 1,
-                             capture_time=onset_time, id=int(ev.ids[0]), name=ev.names[0],
+                             capture_time=onset.time, id=int(ev.ids[0]), name=ev.names[0],
                              distance=float(ev.distances[0]), level_db=onset.level_db)]

@@ -94,6 +94,7 @@ class OnsetState:
     envelope_db: float = _FLOOR_DB
     armed: bool = True
     last_onset: int = -(10**12)
+    peak_db: float = _FLOOR_DB  # loudest block since the last onset
 
 
 class OnsetDetector:
@@ -142,6 +143,7 @@ class OnsetDetector:
 
     def _update(self, level: float, state: OnsetState) -> Onset | None:
         c = self.config
+        state.peak_db = max(state.peak_db, level)
         rise = level - state.envelope_db
         onset = None
         if (
@@ -151,6 +153,7 @@ class OnsetDetector:
             and state.n_seen - state.last_onset >= self.min_gap
         ):
             onset = Onset(index=state.n_seen, level_db=level)
+            state.peak_db = level
             state.armed = False
             state.last_onset = state.n_seen
         elif not state.armed and (

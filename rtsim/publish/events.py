@@ -84,7 +84,7 @@ class TriggerEvent:
     distance : float
         Its distance to the query.
     level_db : float
-        Peak input level of the onset in dBFS.
+        Peak input level (dBFS) from the onset to the trigger (a velocity).
     """
 
     embedder: str

@@ -1,0 +1,107 @@
+"""The whole engine on real files: matches, triggers, silence, bad samples, timing."""
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from rtsim.errors import ConfigError, LibraryError
+from tests.engine.helpers import SR, run_file, write_clip
+
+NOTES = [(0.3, "organ", 60), (1.5, "pluck", 72), (2.7, "marimba", 48), (3.9, "bell", 60),
+         (5.1, "organ", 48), (6.3, "pluck", 60)]
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    return write_clip(tmp_path_factory.mktemp("clip") / "clip.wav", NOTES, seconds=7.5)
+
+
+@pytest.fixture(scope="module")
+def run(clip, one_shot_library):
+    return run_file(clip, one_shot_library)
+
+
+def _clip_time(col, ev):
+    """Seconds into the clip (the first hop ends one 50-ms frame after the start)."""
+    return ev.capture_time - col.hops[0].capture_time + 0.05
+
+
+def test_matches_name_the_family_that_plays(run):
+    col, _ = run
+    checked = correct = 0
+    for ev in col.hops:
+        t = _clip_time(col, ev)
+        playing = [n for n in NOTES if n[0] + 0.1 <= t <= n[0] + 0.6]
+        if not playing or ev.silent:
+            continue
+        checked += 1
+        correct += ev.names[0] == f"{playing[0][1]}/{playing[0][1]}_{playing[0][2]}"
+    assert checked > 40
+    assert correct / checked >= 0.9  # the very sample that plays
+
+
+def test_every_note_triggers_once_with_its_sample(run):
+    col, _ = run
+    assert len(col.triggers) == len(NOTES)
+    for tr, (onset, _, _) in zip(col.triggers, NOTES, strict=True):
+        assert tr.capture_time - col.hops[0].capture_time + 0.05 == pytest.approx(onset, abs=0.02)
+        assert -30 < tr.level_db < 0
+    assert [tr.name for tr in col.triggers] == [f"{f}/{f}_{m}" for _, f, m in NOTES]
+
+
+def test_hops_are_complete_ordered_and_finite(run):
+    col, engine = run
+    seqs = [ev.seq for ev in col.hops]
+    assert seqs == list(range(len(seqs)))
+    assert len(seqs) == pytest.approx(7.5 * 20, abs=2)  # one hop per 50-ms frame
+    times = np.array([ev.capture_time for ev in col.hops])
+    np.testing.assert_allclose(np.diff(times), 0.05, atol=1e-3)
+    for ev in col.hops:
+        assert np.isfinite(ev.vector).all() and np.isfinite(ev.xyz).all()
+        assert ev.vector.shape == (32,) and ev.xyz.shape == (3,)
+        if not ev.silent:
+            assert ev.k == 3 and (ev.ids >= 0).all() and np.all(np.diff(ev.distances) >= 0)
+    status = col.status[-1]
+    assert status.hops == len(col.hops) and status.missed_hops == 0
+    assert engine.timer.stages["hop"].n > 0 and col.closed is False
+
+
+def test_silence_skips_the_search_and_says_so(run):
+    col, _ = run
+    silent = [ev for ev in col.hops if ev.silent]
+    assert silent, "the clip has gaps between notes"
+    for ev in silent:
+        assert ev.k == 0 and ev.names == () and ev.level_db < -60
+    assert col.status[-1].counters["silent_hops"] == len(silent)
+
+
+def test_nan_inf_and_dc_input_never_reach_the_wire(tmp_path, pca_library):
+    x = np.zeros(SR * 3, np.float32)
+    x[: SR] = 0.4  # DC
+    x[SR : 2 * SR] = 0.3 * np.sin(2 * np.pi * 440 * np.arange(SR) / SR)
+    x[SR + 100 : SR + 300] = np.nan
+    x[SR + 500] = np.inf
+    x[2 * SR :] = -np.inf
+    sf.write(tmp_path / "bad.wav", x, SR, subtype="FLOAT")
+    # load_audio would repair the file; stream it raw through the file source instead
+    col, engine = run_file(tmp_path / "bad.wav", pca_library[0])
+    assert engine.status().bad_samples == 200 + 1 + SR
+    for ev in col.hops:
+        assert np.isfinite(ev.vector).all() and np.isfinite(ev.xyz).all()
+        assert np.isfinite(ev.distances).all() and np.isfinite(ev.level_db)
+
+
+def test_realtime_pacing_and_no_missed_hops(clip, pca_library):
+    col, engine = run_file(clip, pca_library[0], overrides=["source.realtime=true"],
+                           patch={"source": {"path": str(clip)}})
+    s = engine.status()
+    assert s.missed_hops == 0 and s.dropped_samples == 0
+    assert engine.timer.stages["hop"].percentile(50) < 0.05
+
+
+def test_bad_configuration_is_refused_with_the_value(tmp_path, clip, pca_library):
+    with pytest.raises(ConfigError, match="channel=3"):
+        run_file(clip, pca_library[0], patch={"embedder": [
+            {"name": "pca", "library": str(pca_library[0]), "channel": 3}]})
+    with pytest.raises(LibraryError, match="not found"):
+        run_file(clip, tmp_path / "no-library")

@@ -1,0 +1,83 @@
+import pytest
+
+from rtsim.config import RtsimConfig, apply_overrides, from_dict, load_config, to_toml
+from rtsim.errors import ConfigError
+
+TOML = """
+[source]
+kind = "live"
+device = "Scarlett"
+channels = [0, 1]
+
+[[embedder]]
+name = "pca"
+library = "/libs/pca"
+k = 8
+channel = 1
+
+[osc]
+port = 9001
+timetag = "immediate"
+
+[onset]
+threshold_db = -35
+"""
+
+
+def test_toml_file_and_defaults(tmp_path):
+    p = tmp_path / "show.toml"
+    p.write_text(TOML)
+    cfg = load_config(p)
+    assert cfg.source.kind == "live" and cfg.source.channels == (0, 1)
+    assert cfg.embedder[0].k == 8 and cfg.embedder[0].channel == 1
+    assert cfg.osc.port == 9001 and cfg.zmq.endpoint == "tcp://127.0.0.1:5556"
+    assert cfg.onset.threshold_db == -35.0 and isinstance(cfg.onset.threshold_db, float)
+
+
+def test_round_trip_through_toml(tmp_path):
+    p = tmp_path / "show.toml"
+    p.write_text(TOML)
+    cfg = load_config(p)
+    again = tmp_path / "again.toml"
+    again.write_text(to_toml(cfg))
+    assert load_config(again) == cfg
+
+
+def test_overrides_and_patch(tmp_path):
+    p = tmp_path / "show.toml"
+    p.write_text(TOML)
+    cfg = load_config(p, patch={"osc": {"host": "10.0.0.2"}},
+                      overrides=["osc.port=9100", "embedder.0.k=3", "source.device=Focusrite"])
+    assert (cfg.osc.host, cfg.osc.port, cfg.embedder[0].k) == ("10.0.0.2", 9100, 3)
+    assert cfg.source.device == "Focusrite"
+    with pytest.raises(ConfigError, match="no entry '5'"):
+        apply_overrides({"embedder": [{}]}, ["embedder.5.k=3"])
+    with pytest.raises(ConfigError, match="must look like"):
+        load_config(None, overrides=["nonsense"])
+
+
+@pytest.mark.parametrize("data,match", [
+    ({"osc": {"prot": 9000}}, r"unknown key\(s\) \['prot'\] in \[config.osc\]"),
+    ({"osc": {"port": "nine"}}, "config.osc.port='nine' must be int"),
+    ({"osc": {"port": 70000}}, "port=70000"),
+    ({"embedder": [{"name": "pca", "library": "x", "k": 0}]}, "k=0"),
+    ({"embedder": [{"name": "pca"}]}, "library= is required"),
+    ({"engine": {"device": "tpu"}}, "device='tpu'"),
+    ({"onset": {"min_gap_ms": -5}}, "min_gap_ms=-5"),
+    ({"source": {"channels": "left"}}, "channels"),
+])
+def test_invalid_values_are_named(data, match):
+    with pytest.raises(ConfigError, match=match):
+        from_dict(data)
+
+
+def test_missing_and_broken_files(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "nope.toml")
+    (tmp_path / "bad.toml").write_text("[osc\nport=")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(tmp_path / "bad.toml")
+
+
+def test_defaults_are_a_valid_config():
+    assert from_dict({}) == RtsimConfig()
