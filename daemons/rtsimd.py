@@ -20,7 +20,6 @@ import argparse
 import logging
 import os
 import sys
-import time
 
 from rtsim.config import load_config
 from rtsim.engine.lifecycle import Lifecycle
@@ -76,8 +75,13 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
             delay = min(30.0, 0.5 * 2 ** (restarts - 1))
             log.error("engine stopped unexpectedly; restart %d in %.1f s", restarts, delay)
-            time.sleep(delay)
-            lc.engine = lc.factory()
+            if lc.stopping.wait(delay):
+                break
+            try:
+                lc.engine = lc.factory()
+            except Exception as exc:  # keep trying with backoff, up to --max-restarts
+                log.error("restart failed: %s", exc)
+                continue
             lc.engine.start()
     finally:
         lc.restore_signals()

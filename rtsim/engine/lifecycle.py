@@ -99,11 +99,15 @@ class Lifecycle:
         try:
             self.engine = factory()
             self.factory = factory
+            log.info("reloaded")
         except Exception as exc:
             log.error("reload failed (%s); restarting the previous configuration", exc)
-            self.engine = self.factory()
+            try:
+                self.engine = self.factory()
+            except Exception as again:  # the old engine stays stopped: wait() returns
+                log.error("the previous configuration failed to restart too: %s", again)
+                return
         self.engine.start()
-        log.info("reloaded")
 
     def close(self) -> None:
         """Stop the engine, wait for its thread (at most 1.5 s), close its publishers."""

@@ -16,6 +16,7 @@ floats are replaced as on OSC. Subscribers decode with :func:`recv_event`.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 import msgpack
@@ -33,6 +34,7 @@ __all__ = ["ZmqConfig", "ZmqCounters", "ZmqPublisher", "recv_event", "VECTOR_DTY
 log = logging.getLogger(__name__)
 #: dtype of the vector frame (little-endian float32).
 VECTOR_DTYPE = "<f4"
+BIND_RETRY_S = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,11 +202,19 @@ def _bind(context: zmq.Context, config: ZmqConfig) -> zmq.Socket:
     sock.setsockopt(zmq.LINGER, 0)
     sock.setsockopt(zmq.SNDHWM, config.sndhwm)
     sock.setsockopt(zmq.XPUB_NODROP, 1)
-    try:
-        sock.bind(config.endpoint)
-    except zmq.ZMQError as exc:
-        sock.close(linger=0)
-        raise ConfigError(f"zmq endpoint={config.endpoint!r} cannot be bound: {exc}") from exc
+    # A socket closed a moment ago (a config reload) releases its port asynchronously, in
+    # ZeroMQ's I/O thread: retry "address in use" briefly before giving up.
+    deadline = time.monotonic() + BIND_RETRY_S
+    while True:
+        try:
+            sock.bind(config.endpoint)
+            break
+        except zmq.ZMQError as exc:
+            if exc.errno == zmq.EADDRINUSE and time.monotonic() < deadline:
+                time.sleep(0.02)
+                continue
+            sock.close(linger=0)
+            raise ConfigError(f"zmq endpoint={config.endpoint!r} cannot be bound: {exc}") from exc
     log.info("ZeroMQ PUB on %s", config.endpoint)
     return sock
 

@@ -58,19 +58,20 @@ def daemon(tmp_path, one_shot_library):
         proc.wait()
 
 
-def _next_hop(sub, *, timeout=20.0, where=lambda h: True):
+def _next_hop(sub, proc, *, timeout=20.0, where=lambda h: True):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if sub.poll(200):
             _, header, _ = recv_event(sub)
             if where(header):
                 return header
-    raise AssertionError("no matching hop arrived")
+    proc.kill()
+    raise AssertionError("no matching hop arrived; the daemon said:\n" + proc.stdout.read())
 
 
 def test_sigterm_stops_within_two_seconds(daemon):
     proc, sub, *_ = daemon
-    assert _next_hop(sub)["embedder"] == "pca"
+    assert _next_hop(sub, proc)["embedder"] == "pca"
     t0 = time.monotonic()
     proc.send_signal(signal.SIGTERM)
     rc = proc.wait(timeout=10)
@@ -83,15 +84,15 @@ def test_sigterm_stops_within_two_seconds(daemon):
 
 def test_sighup_reloads_and_bad_config_keeps_running(daemon):
     proc, sub, cfg, library, endpoint = daemon
-    assert _next_hop(sub, where=lambda h: not h["silent"])["k"] == 3
+    assert _next_hop(sub, proc, where=lambda h: not h["silent"])["k"] == 3
     cfg.write_text("[osc\nbroken")  # an invalid file: the daemon must keep the old config
     proc.send_signal(signal.SIGHUP)
     time.sleep(1.0)
     assert proc.poll() is None
-    assert _next_hop(sub, where=lambda h: not h["silent"])["k"] == 3
+    assert _next_hop(sub, proc, where=lambda h: not h["silent"])["k"] == 3
     _write_config(cfg, library, endpoint, k=2)
     proc.send_signal(signal.SIGHUP)
-    assert _next_hop(sub, where=lambda h: not h["silent"] and h["k"] == 2)["k"] == 2
+    assert _next_hop(sub, proc, where=lambda h: not h["silent"] and h["k"] == 2)["k"] == 2
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=10) == 0
     out = proc.stdout.read()
