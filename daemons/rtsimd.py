@@ -21,7 +21,7 @@ import logging
 import os
 import sys
 
-from rtsim.config import load_config
+from rtsim.engine.config import load_config
 from rtsim.engine.lifecycle import Lifecycle
 from rtsim.engine.wiring import build_engine
 from rtsim.errors import RtsimError

@@ -1,5 +1,6 @@
 """One import name, the package-dir mapping, and lazy subcommand imports."""
 
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -42,8 +43,11 @@ def test_no_generic_top_level_names_are_importable(tmp_path):
 
 
 def test_wheel_holds_only_rtsim(tmp_path):
+    src = tmp_path / "src"  # a copy, so that setuptools' build/ lands outside the checkout
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(
+        ".venv", ".git", "build", "*.egg-info", "__pycache__", ".pytest_cache", ".ruff_cache"))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                    "-q", "-w", str(tmp_path), str(ROOT)], check=True, capture_output=True)
+                    "-q", "-w", str(tmp_path), str(src)], check=True, capture_output=True)
     [wheel] = tmp_path.glob("rtsim-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     tops = {n.split("/")[0] for n in names}

@@ -2,5 +2,5 @@
 
 Submodules are imported explicitly (`from rtsim.audio.ring import RingBuffer`) so that
 importing the package stays cheap: `ring`, `resample`, `sources` (`SourceConfig`,
-`open_source`), `synth`, `files`, `live`, `devices`.
+`AudioSource`), `open` (`open_source`), `synth`, `files`, `live`, `devices`.
 """

@@ -1,11 +1,13 @@
 """One interface for every audio source: synth, file, live device.
 
 A source is configured by a frozen :class:`SourceConfig`, validated and opened by
-:func:`open_source`, then started into a :class:`~rtsim.audio.ring.RingBuffer` whose
-``sr`` and ``channels`` match the source's. ``stop()`` is idempotent and quick.
+:func:`rtsim.audio.open.open_source`, then started into a
+:class:`~rtsim.audio.ring.RingBuffer` whose ``sr`` and ``channels`` match the source's.
+``stop()`` is idempotent and quick.
 
 Example
 -------
+>>> from rtsim.audio.open import open_source
 >>> from rtsim.audio.ring import RingBuffer
 >>> with open_source(SourceConfig(kind="synth", signal="sine:440", rate=16000)) as src:
 ...     ring = RingBuffer(16000, src.channels, sr=src.sr)
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 from rtsim.audio.ring import RingBuffer
 from rtsim.errors import ConfigError
 
-__all__ = ["KINDS", "AudioSource", "SourceConfig", "open_source"]
+__all__ = ["KINDS", "AudioSource", "SourceConfig", "validate_config"]
 
 KINDS = ("synth", "file", "live")
 
@@ -145,27 +147,3 @@ def validate_config(cfg: SourceConfig) -> None:
         raise ConfigError(f"seconds={cfg.seconds!r} must be > 0 or None")
     if not math.isfinite(cfg.amplitude):
         raise ConfigError(f"amplitude={cfg.amplitude!r} must be finite")
-
-
-def open_source(cfg: SourceConfig) -> AudioSource:
-    """Build the source ``cfg`` describes and :meth:`~AudioSource.open` it.
-
-    Raises
-    ------
-    ConfigError
-        Unknown kind or invalid field.
-    AudioDeviceError, AudioFileError
-        From :meth:`AudioSource.open`.
-    """
-    validate_config(cfg)
-    if cfg.kind == "synth":
-        from rtsim.audio.synth import SynthSource
-
-        return SynthSource(cfg).open()
-    if cfg.kind == "file":
-        from rtsim.audio.files import FileSource
-
-        return FileSource(cfg).open()
-    from rtsim.audio.live import LiveSource
-
-    return LiveSource(cfg).open()

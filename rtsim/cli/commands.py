@@ -62,7 +62,7 @@ def cli_patch(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """``rtsim run``."""
-    from rtsim.config import load_config, to_toml
+    from rtsim.engine.config import load_config, to_toml
 
     patch = cli_patch(args)
     if args.config is None and "kind" not in patch.get("source", {}):
@@ -80,8 +80,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """``rtsim demo``: render and index the demo once, then stream the clip live."""
-    from rtsim.config import load_config
     from rtsim.demo.data import ensure_demo
+    from rtsim.engine.config import load_config
     from rtsim.engine.wiring import resolve_device
 
     t0 = time.perf_counter()
@@ -93,7 +93,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         "embedder": [{"name": args.embedder, "library": str(assets.library), "k": 5}],
         "engine": {"device": device},
     }
-    from rtsim.config import merge
+    from rtsim.engine.config import merge
 
     cfg = load_config(None, patch=merge(patch, cli_patch(args)), overrides=args.set)
     print(f"rtsim demo: {len(assets.score)} notes from {assets.samples} -> OSC "

@@ -1,4 +1,4 @@
-"""Build a running engine from a :class:`~rtsim.config.RtsimConfig`.
+"""Build a running engine from a :class:`~rtsim.engine.config.RtsimConfig`.
 
 This is the one place that knows every layer: it opens the source, loads each library
 and pairs it with its embedder (refusing a mismatch), opens the publishers and caps the
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import torch
 
-from rtsim.audio.sources import open_source
-from rtsim.config import RtsimConfig
+from rtsim.audio.open import open_source
 from rtsim.embed import get
+from rtsim.engine.config import RtsimConfig
 from rtsim.engine.engine import Engine, Publisher, Route
 from rtsim.engine.pipeline import Pipeline
 from rtsim.errors import ConfigError

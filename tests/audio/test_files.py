@@ -8,9 +8,10 @@ import pytest
 import soundfile as sf
 
 from rtsim.audio.files import FileSource, load_audio
+from rtsim.audio.open import open_source
 from rtsim.audio.resample import Resampler
 from rtsim.audio.ring import RingBuffer
-from rtsim.audio.sources import SourceConfig, open_source
+from rtsim.audio.sources import SourceConfig
 from rtsim.audio.synth import synth_signal
 from rtsim.errors import AudioFileError
 from tests.audio.helpers import drain

@@ -14,8 +14,9 @@ import pytest
 
 from rtsim.audio.devices import format_devices, list_input_devices
 from rtsim.audio.live import LiveSource
+from rtsim.audio.open import open_source
 from rtsim.audio.ring import RingBuffer
-from rtsim.audio.sources import SourceConfig, open_source
+from rtsim.audio.sources import SourceConfig
 from rtsim.audio.synth import synth_signal
 from rtsim.errors import AudioDeviceError, ConfigError
 from tests.audio.helpers import drain

@@ -7,8 +7,9 @@ import time
 import numpy as np
 import pytest
 
+from rtsim.audio.open import open_source
 from rtsim.audio.ring import RingBuffer
-from rtsim.audio.sources import AudioSource, SourceConfig, open_source
+from rtsim.audio.sources import AudioSource, SourceConfig
 from rtsim.audio.synth import SynthSource, synth_signal
 from rtsim.errors import ConfigError
 from tests.audio.helpers import drain

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import soundfile as sf
 
-from rtsim.config import load_config
 from rtsim.demo.sounds import render_note
+from rtsim.engine.config import load_config
 from rtsim.engine.wiring import build_engine
 
 SR = 22050
@@ -51,7 +51,7 @@ def run_file(path, library, *, patch=None, overrides=(), realtime=False):
         "zmq": {"enabled": False},
         "engine": {"device": "cpu"},
     }
-    from rtsim.config import merge
+    from rtsim.engine.config import merge
 
     cfg = load_config(None, patch=merge(base, patch or {}), overrides=list(overrides))
     col = Collector()

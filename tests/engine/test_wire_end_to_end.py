@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import zmq
 
-from rtsim.config import load_config
 from rtsim.demo.sounds import render_note
+from rtsim.engine.config import load_config
 from rtsim.engine.wiring import build_engine
 from rtsim.publish.schema import load_schema
 from rtsim.publish.zmq import recv_event
@@ -20,7 +20,7 @@ from tests.oscdump import OscDump, needs_oscdump, parse
 def _config(library, **patch):
     base = {"embedder": [{"name": "pca", "library": str(library), "k": 3}],
             "engine": {"device": "cpu"}}
-    from rtsim.config import merge
+    from rtsim.engine.config import merge
 
     return load_config(None, patch=merge(base, patch))
 

@@ -19,6 +19,16 @@ def schema():
 
 
 @pytest.fixture
+def receiver():
+    """A UDP socket on 127.0.0.1 (any port) with a 2-s receive timeout."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(2.0)
+    yield sock
+    sock.close()
+
+
+@pytest.fixture
 def free_udp_port():
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))

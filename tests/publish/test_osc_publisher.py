@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-
 import numpy as np
 import pytest
 from pythonosc.osc_bundle import OscBundle
@@ -15,15 +13,6 @@ from rtsim.publish.osc_publisher import OscConfig, OscPublisher
 from .conftest import make_hop, make_status, make_trigger
 
 OFF = OscConfig(enabled=False)
-
-
-@pytest.fixture
-def receiver():
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.settimeout(2.0)
-    yield sock
-    sock.close()
 
 
 def decoded(receiver):

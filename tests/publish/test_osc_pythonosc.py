@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-
 import numpy as np
 import pytest
 from pythonosc.osc_bundle import OscBundle
@@ -16,15 +14,6 @@ from .expected import hop_messages, pythonosc_bundle, status_messages, trigger_m
 
 NAMES = ("kick", "café au lait", "日本語のサンプル名" * 3, "🎵🎶 loop", "x" * 47 + "é", "",
          "snare 02", "hat", "tom")
-
-
-@pytest.fixture
-def receiver():
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.settimeout(2.0)
-    yield sock
-    sock.close()
 
 
 def publish_and_receive(receiver, embedders, send, **config):

@@ -1,6 +1,6 @@
 import pytest
 
-from rtsim.config import RtsimConfig, apply_overrides, from_dict, load_config, to_toml
+from rtsim.engine.config import RtsimConfig, apply_overrides, from_dict, load_config, to_toml
 from rtsim.errors import ConfigError
 
 TOML = """
