@@ -49,6 +49,8 @@ class ThreadedSource(AudioSource):
         self._halt = threading.Event()
         self._done = threading.Event()
         self._counts = {"blocks": 0, "frames": 0, "xruns": 0, "late": 0, "errors": 0}
+        #: Wall-clock capture time of frame 0 (set when the feeding thread starts).
+        self.start_time: float | None = None
 
     @abc.abstractmethod
     def next_block(self) -> np.ndarray | None:
@@ -102,6 +104,7 @@ class ThreadedSource(AudioSource):
 
     def _pump(self, ring: RingBuffer) -> None:
         t0, wall0, frames = time.monotonic(), time.time(), 0
+        self.start_time = wall0
         while not self._halt.is_set():
             block = self.next_block()
             if block is None:

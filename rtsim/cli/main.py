@@ -69,6 +69,27 @@ def build_parser() -> argparse.ArgumentParser:
                        help="long files: report one window every this many seconds")
     query.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     query.set_defaults(func="rtsim.cli.commands:cmd_query")
+    bench = sub.add_parser("bench", help="measure latency and throughput, side by side")
+    bench.add_argument("scenario",
+                       help="frontend | embed | search | publish | latency | event | startup")
+    bench.add_argument("--json", metavar="PATH", help="write the results as JSON")
+    bench.add_argument("--plot", metavar="PATH", help="write a PNG figure")
+    bench.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    bench.add_argument("--quick", action="store_true", help="small sizes (CI: cannot rot)")
+    bench.add_argument("--threads", type=int, default=1, help="torch/FAISS threads (default 1)")
+    bench.add_argument("--repeats", type=int, help="timed calls per implementation")
+    bench.add_argument("--sizes", help="search: library sizes, e.g. 1e4,1e5,1e6")
+    bench.add_argument("--dims", help="search: dimensions, e.g. 3,64,128,256")
+    bench.add_argument("--seconds", type=float, help="latency/event: seconds of audio")
+    bench.add_argument("--library-size", type=float, help="latency: vectors in the library")
+    bench.add_argument("--embedders", help="embed/latency: comma-separated embedder names")
+    bench.add_argument("--source", default="file", choices=("file", "live"),
+                       help="latency/event: paced file, or the virtual ALSA device")
+    bench.add_argument("--busy", action="store_true",
+                       help="latency: keep the other core busy during the run")
+    bench.add_argument("--update-divisor", type=int, default=1,
+                       help="latency/event: embeddings per trained frame (1, 2 or 4)")
+    bench.set_defaults(func="rtsim.bench.cli:cmd_bench", command_line=None)
     return p
 
 

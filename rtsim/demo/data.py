@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
+from rtsim.cache import cache_dir
 from rtsim.demo.sounds import DRUMS, PITCHED, render_note
 
 __all__ = ["DemoAssets", "PITCHES", "cache_dir", "render_library", "render_performance",
@@ -36,14 +36,6 @@ class DemoAssets:
     library: Path
     clip: Path
     score: list[dict]
-
-
-def cache_dir() -> Path:
-    """Root of rtsim's cache."""
-    if "RTSIM_CACHE" in os.environ:
-        return Path(os.environ["RTSIM_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "rtsim"
 
 
 def render_library(folder: Path, *, sr: int = SR) -> list[Path]:

@@ -149,14 +149,21 @@ class Embedder:
     weights_hash : str
         sha256 of the state the module was built from.
     device : str or torch.device
+    backend : {"eager", "torchscript", "compile"}
+        How the module runs (see :mod:`rtsim.embed.backends`).
     """
 
     def __init__(self, spec: EmbedderSpec, module: torch.nn.Module, *, weights_hash: str,
-                 device: str | torch.device = "cpu") -> None:
+                 device: str | torch.device = "cpu", backend: str = "eager") -> None:
+        from rtsim.embed.backends import prepare
+
         self.spec = spec
         self.device = torch.device(device)
         self.module = module.to(self.device).eval()
         self.weights_hash = weights_hash
+        self.backend = backend
+        example = torch.zeros((1, spec.window, spec.n_bins), device=self.device)
+        self._forward = prepare(self.module, backend, example)
 
     def __call__(self, windows: np.ndarray | torch.Tensor) -> np.ndarray:
         """Embed a batch of windows.
@@ -172,7 +179,7 @@ class Embedder:
         """
         x = torch.as_tensor(windows, dtype=torch.float32).to(self.device, non_blocking=True)
         with torch.inference_mode():
-            y = self.module(x)
+            y = self._forward(x)
             if self.spec.metric == "cosine":
                 y = torch.nn.functional.normalize(y, dim=-1)
         return y.float().cpu().numpy()
@@ -217,8 +224,9 @@ class EmbedderPlugin:
         """True when the state comes from the library, not from shipped weights."""
         return self.fit is not None
 
-    def load(self, *, device: str | torch.device = "cpu", state: State | None = None) -> Embedder:
-        """Build the inference callable on ``device``.
+    def load(self, *, device: str | torch.device = "cpu", state: State | None = None,
+             backend: str = "eager") -> Embedder:
+        """Build the inference callable on ``device`` with ``backend``.
 
         ``state`` overrides the shipped weights (fitted embedders must be given one,
         normally the library's).
@@ -235,7 +243,7 @@ class EmbedderPlugin:
             state = load_state(self.weights)
         _check_finite(state, self.name)
         return Embedder(self.spec, self.build(state), weights_hash=state_hash(state),
-                        device=dev)
+                        device=dev, backend=backend)
 
 
 def state_hash(state: State) -> str:

@@ -57,6 +57,12 @@ class EmbedderConfig:
     channel : int or None
         Input channel (index among ``source.channels``); None = mix of all.
     enabled : bool
+    update_divisor : int
+        Embeddings per trained frame: the front end runs this many times faster and the
+        model sees its trained frames on interleaved grids (1 = off; must divide the front
+        end's hop).
+    backend : {"eager", "torchscript", "compile"}
+        How the model runs (``rtsim bench embed`` shows which is fastest here).
     """
 
     name: str = "pca"
@@ -64,8 +70,16 @@ class EmbedderConfig:
     k: int = 5
     channel: int | None = None
     enabled: bool = True
+    update_divisor: int = 1
+    backend: str = "eager"
 
     def __post_init__(self) -> None:
+        if self.backend not in ("eager", "torchscript", "compile"):
+            raise ConfigError(f"embedder {self.name!r}: backend={self.backend!r} must be "
+                              "eager, torchscript or compile")
+        if not 1 <= self.update_divisor <= 16:
+            raise ConfigError(f"embedder {self.name!r}: update_divisor={self.update_divisor} "
+                              "must be in [1, 16]")
         if not 1 <= self.k <= 64:
             raise ConfigError(f"embedder {self.name!r}: k={self.k} must be in [1, 64]")
         if not self.library:

@@ -63,10 +63,15 @@ class Pipeline:
     match_delay_s : float
         A trigger reports the match of the first window ending at least this long after
         its onset (lets the attack into the window).
+    stride : int
+        Update divisor: the front end runs ``stride`` times faster than the model was
+        trained at, and each window takes every ``stride``-th frame, so the model still
+        sees its trained frame rate on interleaved grids while a new embedding comes
+        ``stride`` times as often.
     """
 
     def __init__(self, *, embedder: Embedder, library: Library, k: int, silence_db: float,
-                 max_backlog: int | None, match_delay_s: float = 0.02) -> None:
+                 max_backlog: int | None, match_delay_s: float = 0.02, stride: int = 1) -> None:
         spec = embedder.spec
         self.name = spec.name
         self.embedder = embedder
@@ -76,7 +81,9 @@ class Pipeline:
         self.max_backlog = max_backlog
         self.match_delay_s = match_delay_s
         self.enabled = True
-        self.windows = WindowStream(window=spec.window, hop=spec.hop, n_bins=spec.n_bins)
+        self.stride = stride
+        self.windows = WindowStream(window=(spec.window - 1) * stride + 1, hop=spec.hop,
+                                    n_bins=spec.n_bins)
         self.state = self.windows.init_state()
         self.counters = PipelineCounters()
         self.pending_onset: PendingOnset | None = None
@@ -88,7 +95,7 @@ class Pipeline:
 
         The first window then completes with the first real frame.
         """
-        frames = np.repeat(silence[None].astype(np.float32), self.embedder.spec.window - 1, 0)
+        frames = np.repeat(silence[None].astype(np.float32), self.windows.window - 1, 0)
         self.windows.stream(frames, self.state)
 
     def warm_up(self) -> None:
@@ -116,6 +123,8 @@ class Pipeline:
         wins, self.state = self.windows.stream(frames, self.state)
         if not self.enabled or len(wins) == 0:
             return []
+        if self.stride > 1:
+            wins = wins[:, :: self.stride]
         ends = self._window_end_frames(first_window, len(wins), len(frames))
         if self.max_backlog is not None and len(wins) > self.max_backlog:
             self.counters.missed += len(wins) - self.max_backlog
@@ -127,9 +136,8 @@ class Pipeline:
 
     def _window_end_frames(self, first: int, n: int, n_new: int) -> np.ndarray:
         """Index, among the new frames, of each completed window's newest frame."""
-        spec = self.embedder.spec
         total_before = self.state.n_frames - n_new
-        last_frames = (first + np.arange(n)) * spec.hop + spec.window - 1
+        last_frames = (first + np.arange(n)) * self.windows.hop + self.windows.window - 1
         return last_frames - total_before
 
     def _hop(self, window: np.ndarray, capture_time: float, level_db: float,

@@ -70,11 +70,16 @@ def build_engine(cfg: RtsimConfig, *, extra_publishers: Sequence[Publisher] = ()
         if not ecfg.enabled:
             continue
         library = Library.open(Path(ecfg.library).expanduser())
-        embedder = library.load_embedder(get(ecfg.name), device=device)
+        embedder = library.load_embedder(get(ecfg.name), device=device, backend=ecfg.backend)
+        hop = embedder.spec.frontend.hop_length
+        if hop % ecfg.update_divisor:
+            raise ConfigError(f"embedder {ecfg.name!r}: update_divisor={ecfg.update_divisor} "
+                              f"does not divide its front end's hop_length={hop}")
         pipeline = Pipeline(embedder=embedder, library=library, k=ecfg.k,
                             silence_db=cfg.engine.silence_db,
                             max_backlog=cfg.engine.max_backlog if realtime else None,
-                            match_delay_s=cfg.onset.match_delay_ms / 1000)
+                            match_delay_s=cfg.onset.match_delay_ms / 1000,
+                            stride=ecfg.update_divisor)
         routes.append(Route(pipeline, ecfg.channel))
     if not routes:
         raise ConfigError("every configured embedder is disabled")

@@ -20,10 +20,11 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.fft
 import scipy.sparse
-from nnAudio.utils import create_cqt_kernels, get_mel
-from scipy.signal import get_window
 
-from rtsim.features.spec import CQTSpec, MelSpec
+from rtsim.cache import cached_arrays
+from rtsim.features.spec import CQTSpec, MelSpec, identity
+
+KERNEL_VERSION = 1  # bump when the construction below changes
 
 __all__ = ["FFTBlock", "CQTKernel", "MelKernel", "cqt_kernel", "mel_kernel"]
 
@@ -95,6 +96,8 @@ def nnaudio_cqt_kernels(spec: CQTSpec) -> tuple[np.ndarray, np.ndarray, np.ndarr
         Frame value of bin k: ``|sum_n x[n] * conj(kernels[k, n])|``.
     lengths, frequencies : np.ndarray, shape (n_bins,)
     """
+    from nnAudio.utils import create_cqt_kernels
+
     q = float(spec.filter_scale) / (2 ** (1 / spec.bins_per_octave) - 1)
     kern, _, lengths, freqs = create_cqt_kernels(
         q, spec.sr, spec.fmin, spec.n_bins, spec.bins_per_octave, 1, spec.window, None
@@ -104,6 +107,33 @@ def nnaudio_cqt_kernels(spec: CQTSpec) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
 
 def cqt_kernel(spec: CQTSpec) -> CQTKernel:
+    """The block-sparse spectral kernel of ``spec`` (built once, then from the cache)."""
+    a = cached_arrays("kernels", _cache_key(spec), lambda: _cqt_arrays(build_cqt_kernel(spec)))
+    m = scipy.sparse.csr_matrix((a["data"], a["indices"], a["indptr"]), shape=tuple(a["shape"]))
+    return CQTKernel(
+        blocks=tuple(FFTBlock(*map(int, b)) for b in a["blocks"]), matrix=m,
+        window_length=int(a["window_length"]), offset=int(a["offset"]),
+        bin_delay=a["bin_delay"], frequencies=a["frequencies"], lengths=a["lengths"],
+    )
+
+
+def _cache_key(spec) -> dict:
+    import nnAudio
+
+    return {"spec": identity(spec), "impl": {k: getattr(spec, k, None) for k in
+                                             ("sparsity_tol", "bins_per_block")},
+            "nnAudio": getattr(nnAudio, "__version__", "?"), "version": KERNEL_VERSION}
+
+
+def _cqt_arrays(k: CQTKernel) -> dict[str, np.ndarray]:
+    return {"blocks": np.array([(b.lo, b.hi, b.n_fft, b.col) for b in k.blocks], np.int64),
+            "data": k.matrix.data, "indices": k.matrix.indices, "indptr": k.matrix.indptr,
+            "shape": np.array(k.matrix.shape), "window_length": np.array(k.window_length),
+            "offset": np.array(k.offset), "bin_delay": k.bin_delay,
+            "frequencies": k.frequencies, "lengths": k.lengths}
+
+
+def build_cqt_kernel(spec: CQTSpec) -> CQTKernel:
     """Build the block-sparse spectral kernel of ``spec`` (aligned or low-latency mode)."""
     kern, lengths, freqs = nnaudio_cqt_kernels(spec)
     nonzero = np.abs(kern) > 0
@@ -184,12 +214,21 @@ def _sparse_support(row: np.ndarray, tol: float) -> np.ndarray:
 
 
 def mel_kernel(spec: MelSpec) -> MelKernel:
-    """NnAudio's STFT window and mel basis for ``spec``."""
+    """The STFT window and mel basis of ``spec`` (built once, then from the cache)."""
+    a = cached_arrays("kernels", _cache_key(spec), lambda: _build_mel(spec))
+    return MelKernel(window=a["window"], basis=a["basis"], frequencies=a["frequencies"])
+
+
+def _build_mel(spec: MelSpec) -> dict[str, np.ndarray]:
+    """NnAudio's STFT window (scipy's, as nnAudio takes it) and ``get_mel`` filter bank."""
+    from nnAudio.utils import get_mel
+    from scipy.signal import get_window
+
     window = get_window(spec.window, spec.n_fft, fftbins=True).astype(np.float32)
     fmax = spec.fmax if spec.fmax is not None else spec.sr / 2
     basis = get_mel(spec.sr, spec.n_fft, spec.n_mels, spec.fmin, fmax, htk=spec.htk, norm=1)
-    edges = _mel_centres(spec.n_mels, spec.fmin, fmax, spec.htk)
-    return MelKernel(window=window, basis=np.asarray(basis, np.float32), frequencies=edges)
+    return {"window": window, "basis": np.asarray(basis, np.float32),
+            "frequencies": _mel_centres(spec.n_mels, spec.fmin, fmax, spec.htk)}
 
 
 def _mel_centres(n_mels: int, fmin: float, fmax: float, htk: bool) -> np.ndarray:

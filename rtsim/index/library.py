@@ -110,11 +110,13 @@ class Library:
             raise LibraryError(f"library {self.path}: index dim {self.searcher.dim} != {m.dim}")
 
     # -- pairing with an embedder ------------------------------------------------------
-    def load_embedder(self, plugin: EmbedderPlugin, *, device: str = "cpu") -> Embedder:
+    def load_embedder(self, plugin: EmbedderPlugin, *, device: str = "cpu",
+                      backend: str = "eager") -> Embedder:
         """Load ``plugin`` for this library (with the library's state if fitted) and check it."""
         if plugin.fitted and self.embedder_state is None:
             raise EmbedderError(f"library {self.path} stores no state for {plugin.name}")
-        emb = plugin.load(device=device, state=self.embedder_state if plugin.fitted else None)
+        emb = plugin.load(device=device, state=self.embedder_state if plugin.fitted else None,
+                          backend=backend)
         self.check(emb)
         return emb
 

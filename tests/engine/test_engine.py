@@ -105,3 +105,21 @@ def test_bad_configuration_is_refused_with_the_value(tmp_path, clip, pca_library
             {"name": "pca", "library": str(pca_library[0]), "channel": 3}]})
     with pytest.raises(LibraryError, match="not found"):
         run_file(clip, tmp_path / "no-library")
+
+
+def test_update_divisor_gives_more_hops_of_the_same_embeddings(clip, one_shot_library, run):
+    """4 embeddings per trained frame; every 4th equals the undivided run's (same frames)."""
+    col1, _ = run
+    col4, _ = run_file(clip, one_shot_library, patch={"embedder": [
+        {"name": "pca", "library": str(one_shot_library), "k": 3, "update_divisor": 4}]})
+    assert len(col4.hops) == pytest.approx(4 * len(col1.hops), abs=4)
+    # stream time of each hop's newest sample: the first hop ends one (fine) frame in
+    t1 = {round(ev.capture_time - col1.hops[0].capture_time + 0.05, 4): ev for ev in col1.hops}
+    t4 = {round(ev.capture_time - col4.hops[0].capture_time + 0.0125, 4): ev for ev in col4.hops}
+    common = sorted(set(t1) & set(t4))
+    assert len(common) > 0.9 * len(col1.hops)
+    for t in common:
+        np.testing.assert_allclose(t4[t].vector, t1[t].vector, rtol=1e-3, atol=1e-3)
+    with pytest.raises(ConfigError, match="update_divisor=3 does not divide"):
+        run_file(clip, one_shot_library, patch={"embedder": [
+            {"name": "pca", "library": str(one_shot_library), "update_divisor": 3}]})

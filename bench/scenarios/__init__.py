@@ -1,0 +1,1 @@
+"""The scenarios of ``rtsim bench``, one module each (``run(args) -> Report``)."""

@@ -1,0 +1,71 @@
+"""Every ``rtsim bench`` scenario runs at a small size and writes the promised JSON.
+
+These are not speed tests (speed is measured by the command, not asserted here); they
+keep the scenarios from rotting and check what they report.
+"""
+
+import json
+
+import pytest
+
+from tests.commands import run
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("rtsim-cache")
+
+
+def bench(scenario, tmp_path, cache, *extra):
+    out = tmp_path / f"{scenario}.json"
+    png = tmp_path / f"{scenario}.png"
+    r = run("rtsim", "bench", scenario, "--quick", "--device", "cpu", "--json", out,
+            "--plot", png, *extra, env={"RTSIM_CACHE": str(cache)}, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    data = json.loads(out.read_text())
+    assert data["scenario"] == scenario and data["command"].startswith("rtsim bench")
+    assert data["machine"]["cores"] >= 1 and png.stat().st_size > 1000
+    for stage in data["stages"].values():
+        assert {"p50_ms", "p99_ms", "p999_ms", "n"} <= set(stage)
+    return data, r.stdout
+
+
+def test_frontend(tmp_path, cache):
+    data, out = bench("frontend", tmp_path, cache)
+    assert {"cqt_stream_hop", "nnaudio_cqt_one_frame", "nnaudio_cqt_window",
+            "librosa_cqt_window", "mel_stream_hop"} <= set(data["stages"])
+    assert "cqt_stream_hop_vs_nnaudio_cqt_one_frame" in data["ratios"]
+    assert "ratio cqt_stream_hop_vs_nnaudio_cqt_one_frame" in out
+
+
+def test_embed(tmp_path, cache):
+    data, _ = bench("embed", tmp_path, cache, "--embedders", "pca")
+    assert {"pca/eager", "pca/torchscript"} <= set(data["stages"])
+    assert data["fastest"]["pca"] in ("eager", "torchscript")
+
+
+def test_latency(tmp_path, cache):
+    data, _ = bench("latency", tmp_path, cache, "--seconds", "3")
+    assert {"read", "frontend", "embed", "search", "publish", "hop"} <= set(data["stages"])
+    e2e = data["end_to_end"]
+    assert {"p50_ms", "p99_ms", "p999_ms"} <= set(e2e) and e2e["n"] > 20
+    assert data["hops"] > 20 and data["missed_hops"] >= 0 and 0 < data["cpu_load"]
+    assert data["received_hop_bundles"] == data["hops"]
+
+
+def test_event(tmp_path, cache):
+    data, _ = bench("event", tmp_path, cache)
+    bands = {row["band"] for row in data["rows"]}
+    assert bands == {"burst_440", "burst_1760", "click"}
+    assert all(row["named"] == row["bursts"] for row in data["rows"])
+    assert "above_440Hz_p50_ms" in data
+
+
+def test_startup(tmp_path, cache):
+    data, _ = bench("startup", tmp_path, cache)
+    assert data["stages"]["first_hop"]["n"] == 2
+
+
+def test_unknown_scenario_is_an_error():
+    r = run("rtsim", "bench", "warp-speed")
+    assert r.returncode == 2 and "unknown scenario 'warp-speed'" in r.stderr
