@@ -196,7 +196,7 @@ class Engine:
                 self.frontends[key] = (FrontEndTap(source=tap, frontend=fe), [])
             fe_tap, members = self.frontends[key]
             members.append(r.pipeline)
-            r.pipeline.prime(fe_tap.silence_frame())
+            r.pipeline.prime(fe_tap.frontend.silence_frame())
             r.pipeline.warm_up()
         self._seen = dict.fromkeys(self.inputs, 0)
 

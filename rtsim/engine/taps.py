@@ -100,14 +100,8 @@ class FrontEndTap:
         self.resampler = Resampler(sr_in=source.sr, sr_out=frontend.properties.sr)
         self.rs_state = self.resampler.init_state()
         self.fe_state = frontend.init_state()
-        p = frontend.properties
-        self.primed = max(0, p.offset + p.window_length - p.hop_length)
+        self.primed = frontend.primed_length
         self.frontend.stream(np.zeros(self.primed, np.float32), self.fe_state)
-
-    def silence_frame(self) -> np.ndarray:
-        """The front end's frame of silence, shape (n_bins,)."""
-        w = np.zeros((1, self.frontend.properties.window_length), np.float32)
-        return self.frontend.frames(w)[0].cpu().numpy()
 
     def push(self, mono: np.ndarray) -> Frames:
         """Stream the newest mono samples; return the frames they complete."""

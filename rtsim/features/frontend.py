@@ -149,7 +149,18 @@ class FrontEnd(torch.nn.Module):
     def _frames_torch(self, windows: torch.Tensor) -> torch.Tensor: ...
 
     # -- offline ---------------------------------------------------------------------
-    def offline(self, x: np.ndarray, *, batch: int = 256) -> torch.Tensor:
+    @property
+    def primed_length(self) -> int:
+        """Zeros before a primed stream: its frame ``t`` then ends at ``(t + 1)·hop``."""
+        p = self.properties
+        return max(0, p.offset + p.window_length - p.hop_length)
+
+    def silence_frame(self) -> np.ndarray:
+        """The frame of silence, shape (n_bins,), float32."""
+        zeros = np.zeros((1, self.properties.window_length), np.float32)
+        return self.frames(zeros)[0].cpu().numpy()
+
+    def offline(self, x: np.ndarray, *, batch: int = 256, primed: bool = False) -> torch.Tensor:
         """All complete frames of a whole signal (non-centred, no padding).
 
         Parameters
@@ -157,12 +168,17 @@ class FrontEnd(torch.nn.Module):
         x : np.ndarray, shape (n_samples,), float32
         batch : int
             Frames computed per call (bounds memory).
+        primed : bool
+            Take the signal as preceded by :attr:`primed_length` zeros, as the live engine
+            does, so that frame ``t`` has its newest sample at ``(t + 1)·hop - 1``.
 
         Returns
         -------
         torch.Tensor, shape (n_frames, n_bins)
         """
         x = _as_mono(x)
+        if primed:
+            x = np.concatenate([np.zeros(self.primed_length, np.float32), x])
         p = self.properties
         n = p.n_frames(len(x))
         if n == 0:

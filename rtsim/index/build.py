@@ -112,20 +112,22 @@ def file_windows(x: np.ndarray, *, frontend: FrontEnd, window: int, hop: int,
                  oneshot_max_s: float, silence_db: float) -> FileWindows:
     """Cut one file's audio (mono, at the front end's rate) into the windows to embed.
 
-    A one-shot is padded with silence before (so that the first window ends one frame
-    into the sound, as a live window would) and after; windows whose newest hop is
-    silent are dropped (a one-shot keeps at least its loudest window).
+    Frames are those of a live stream starting at the file (``offline(primed=True)``). A
+    one-shot's window history also starts with silence frames, as a live window's does,
+    so its first window ends one frame into the sound, and the sound is followed by one
+    window hop of silence; windows whose newest hop is silent are dropped (a one-shot
+    keeps at least its loudest window).
     """
     p = frontend.properties
     step = hop * p.hop_length  # samples between windows
-    first_end = p.frame_end(window - 1)
-    oneshot = len(x) <= oneshot_max_s * p.sr or p.n_frames(len(x)) < window
-    pad = first_end - p.hop_length if oneshot else 0
-    padded = np.concatenate([np.zeros(pad, np.float32), x, np.zeros(step if oneshot else 0,
-                                                                    np.float32)])
-    frames = frontend.offline(padded).cpu().numpy()
+    oneshot = len(x) <= oneshot_max_s * p.sr or len(x) < window * p.hop_length
+    tail = np.zeros(step if oneshot else 0, np.float32)
+    frames = frontend.offline(np.concatenate([x, tail]), primed=True).cpu().numpy()
+    lead = window - 1 if oneshot else 0
+    if lead:
+        frames = np.concatenate([np.repeat(frontend.silence_frame()[None], lead, 0), frames])
     wins = frame_windows(frames, window=window, hop=hop)
-    ends = first_end + step * np.arange(len(wins)) - pad  # in the file's own samples
+    ends = (np.arange(len(wins)) * hop + window - lead) * p.hop_length  # file samples
     if oneshot:
         keep = ends <= len(x) + step - 1
         wins, ends = wins[keep], ends[keep]

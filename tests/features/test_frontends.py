@@ -9,7 +9,7 @@ from nnAudio.features import CQT1992v2, MelSpectrogram
 
 from rtsim.errors import FrontEndError
 from rtsim.features import CQTSpec, MelSpec, identity, make_frontend, spec_from_dict
-from tests.streaming import assert_streamed_equals_offline
+from tests.streaming import assert_streamed_equals_offline, stream_in_chunks
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
@@ -165,3 +165,16 @@ def test_mono_only():
     fe = make_frontend(MelSpec())
     with pytest.raises(FrontEndError, match="shape"):
         fe.offline(np.zeros((2, 4096), np.float32))
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_primed_offline_equals_a_stream_after_silence(spec):
+    fe = make_frontend(spec)
+    x = _signal(spec.sr, 1.5)
+    primed = fe.offline(x, primed=True).numpy()
+    state = fe.init_state()
+    fe.stream(np.zeros(fe.primed_length, np.float32), state)
+    streamed = stream_in_chunks(fe.stream, state, x, 777)
+    np.testing.assert_allclose(primed, streamed, rtol=1e-5, atol=1e-6)
+    assert len(primed) == len(x) // spec.hop_length
+    assert np.abs(fe.silence_frame()).max() == 0.0  # log(1 + 0) of silence

@@ -1,0 +1,78 @@
+"""Samplers: every drawn example satisfies its definition; seeds reproduce."""
+
+import numpy as np
+import pytest
+
+from rtsim.errors import ConfigError
+from rtsim.training.samplers import MPerClassSampler, NeighbourhoodSampler, TrackTripletSampler
+from rtsim.training.samplers.neighbourhood import same
+
+
+def _notes():
+    """Four programs, an octave of pitches, two velocities (so class_pitch has partners)."""
+    return [{"program": pr, "pitch": pi, "velocity": v}
+            for pr in (0, 24, 40, 56) for pi in range(48, 61) for v in (64, 100)]
+
+
+def test_neighbourhood_triplets_obey_their_partition():
+    labels = _notes()
+    s = NeighbourhoodSampler(labels, seed=1)
+    a, p, n, k = s.sample(2000)
+    for ai, pi, ni, ki in zip(a, p, n, k, strict=True):
+        kind = s.kinds[ki]
+        assert ai != pi
+        assert same(kind, labels[ai], labels[pi])
+        assert not same(kind, labels[ai], labels[ni])
+    assert set(np.unique(k)) == {0, 1, 2, 3} or len(set(k)) >= 3
+    # plus or minus two semitones really admits neighbours that are not the same pitch
+    kinds = np.array([s.kinds[i] for i in k])
+    sel = kinds == "class_pitch2"
+    assert any(labels[x]["pitch"] != labels[y]["pitch"] for x, y in zip(a[sel], p[sel],
+                                                                          strict=True))
+
+
+def test_neighbourhood_seed_reproduces_and_weights_apply():
+    labels = _notes()
+    one = NeighbourhoodSampler(labels, seed=3).sample(50)
+    two = NeighbourhoodSampler(labels, seed=3).sample(50)
+    assert all(np.array_equal(x, y) for x, y in zip(one, two, strict=True))
+    only_pitch = NeighbourhoodSampler(labels, neighbourhoods=["class", "pitch"],
+                                      weights=[0, 1], seed=0)
+    assert set(only_pitch.sample(100)[3]) == {1}
+
+
+def test_neighbourhood_errors():
+    with pytest.raises(ConfigError, match="neighbourhood='timbre'"):
+        NeighbourhoodSampler(_notes(), neighbourhoods=["timbre"])
+    with pytest.raises(ConfigError, match="weights"):
+        NeighbourhoodSampler(_notes(), weights=[1, 2])
+
+
+def test_track_triplets_respect_overlap_and_pieces():
+    window = 10
+    pieces, starts = [], []
+    for piece in range(6):
+        for st in range(0, 60, 5):  # 50 % overlap grid
+            pieces.append(piece)
+            starts.append(st)
+    s = TrackTripletSampler(pieces, starts, window=window, max_overlap=0.5, seed=0)
+    a, p, n = s.sample(3000)
+    pieces, starts = np.array(pieces), np.array(starts)
+    assert np.all(pieces[a] == pieces[p]) and np.all(pieces[a] != pieces[n])
+    overlap = np.maximum(0, window - np.abs(starts[a] - starts[p])) / window
+    assert overlap.max() <= 0.5 and np.any(overlap == 0.5)
+
+
+def test_track_triplet_errors():
+    with pytest.raises(ConfigError, match="two pieces"):
+        TrackTripletSampler([0, 0, 0], [0, 10, 20], window=10)
+    with pytest.raises(ConfigError, match="frames apart"):
+        TrackTripletSampler([0, 1], [0, 0], window=10)
+
+
+def test_m_per_class_batches():
+    labels = np.repeat(np.arange(10), 7)
+    s = MPerClassSampler(labels, m=4, seed=0)
+    b = s.batch(32)
+    classes, counts = np.unique(labels[b], return_counts=True)
+    assert len(b) == 32 and len(classes) == 8 and set(counts) == {4}

@@ -1,0 +1,144 @@
+"""Pure evaluation metrics. The k-NN backend is a parameter (``knn``), as in PML's
+``AccuracyCalculator(knn_func=...)``; the default is exact brute force.
+
+Every function takes embeddings of shape (n, dim) and per-example labels of length n.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+
+import numpy as np
+
+__all__ = ["brute_force_knn", "knn_labels", "knn_accuracy", "ranked_retrieval",
+           "centroids", "distance_matrix", "matrix_correlation", "clustering_scores",
+           "triplet_accuracy", "rowwise_distance"]
+
+KNN = Callable[[np.ndarray, np.ndarray, int], tuple[np.ndarray, np.ndarray]]
+
+
+def brute_force_knn(queries: np.ndarray, database: np.ndarray, k: int,
+                    *, metric: str = "l2") -> tuple[np.ndarray, np.ndarray]:
+    """Exact k-NN: (distances (q, k), indices (q, k)), ascending."""
+    d = distance_matrix(queries, database, metric=metric)
+    k = min(k, database.shape[0])
+    idx = np.argpartition(d, k - 1, axis=1)[:, :k]
+    order = np.take_along_axis(d, idx, 1).argsort(axis=1, kind="stable")
+    idx = np.take_along_axis(idx, order, 1)
+    return np.take_along_axis(d, idx, 1), idx
+
+
+def distance_matrix(a: np.ndarray, b: np.ndarray, *, metric: str = "l2") -> np.ndarray:
+    """Pairwise distances, shape (len(a), len(b)): Euclidean, or 1 - cos for cosine."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if metric == "cosine":
+        an = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
+        bn = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
+        return 1 - an @ bn.T
+    sq = (a * a).sum(1)[:, None] + (b * b).sum(1)[None] - 2 * a @ b.T
+    return np.sqrt(np.maximum(sq, 0))
+
+
+def knn_labels(emb: np.ndarray, labels, *, k: int = 5, exclude=None,
+               knn: KNN | None = None) -> list:
+    """Majority label of each example's k nearest other examples.
+
+    Parameters
+    ----------
+    exclude : array-like or None
+        Group of each example: a query never sees examples of its own group (e.g. every
+        note of its own GM program). The query itself is always excluded.
+    knn : callable or None
+        ``knn(queries, database, k) -> (distances, indices)``; exact by default.
+    """
+    emb = np.asarray(emb)
+    labels = np.asarray(labels)
+    knn = knn or brute_force_knn
+    groups = np.arange(len(emb)) if exclude is None else np.asarray(exclude)
+    biggest = max(Counter(groups.tolist()).values())
+    _, idx = knn(emb, emb, min(len(emb), k + biggest))
+    out = []
+    for i, row in enumerate(idx):
+        keep = [j for j in row if j != i and groups[j] != groups[i]][:k]
+        votes = Counter(labels[keep].tolist())
+        top = max(votes.values())
+        # ties go to the label of the nearest example among the tied ones
+        out.append(next(labels[j] for j in keep if votes[labels[j]] == top))
+    return out
+
+
+def knn_accuracy(emb: np.ndarray, labels, *, k: int = 5, exclude=None,
+                 knn: KNN | None = None) -> float:
+    """Fraction of examples whose k-NN majority label (self excluded) is their own."""
+    pred = knn_labels(emb, labels, k=k, exclude=exclude, knn=knn)
+    return float(np.mean(np.asarray(pred) == np.asarray(labels)))
+
+
+def ranked_retrieval(emb: np.ndarray, labels, *, ks=(1, 5, 10), metric: str = "l2") -> dict:
+    """Mean average precision and recall@k of same-label retrieval (self excluded)."""
+    labels = np.asarray(labels)
+    d = distance_matrix(emb, emb, metric=metric)
+    np.fill_diagonal(d, np.inf)
+    order = np.argsort(d, axis=1, kind="stable")[:, :-1]
+    rel = labels[order] == labels[:, None]
+    n_rel = rel.sum(1)
+    valid = n_rel > 0
+    hits = np.cumsum(rel, axis=1)
+    prec = hits / np.arange(1, rel.shape[1] + 1)
+    ap = (prec * rel).sum(1)[valid] / n_rel[valid]
+    out = {"mAP": float(ap.mean())}
+    for k in ks:
+        out[f"recall@{k}"] = float((hits[valid, k - 1] / n_rel[valid]).mean())
+    return out
+
+
+def centroids(emb: np.ndarray, groups) -> tuple[np.ndarray, np.ndarray]:
+    """Mean embedding of each group: (group ids (g,), centroids (g, dim))."""
+    groups = np.asarray(groups)
+    ids = np.unique(groups)
+    return ids, np.stack([np.asarray(emb)[groups == g].mean(0) for g in ids])
+
+
+def matrix_correlation(d1: np.ndarray, d2: np.ndarray) -> dict[str, float]:
+    """Pearson and Spearman correlation of two distance matrices' upper triangles."""
+    from scipy.stats import pearsonr, spearmanr
+
+    iu = np.triu_indices_from(d1, k=1)
+    a, b = d1[iu], d2[iu]
+    return {"pearson": float(pearsonr(a, b)[0]), "spearman": float(spearmanr(a, b)[0])}
+
+
+def clustering_scores(emb: np.ndarray, labels, *, seed: int = 0) -> dict[str, float]:
+    """k-means and GMM clusterings (k = number of labels) scored by V-measure and AMI."""
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import adjusted_mutual_info_score, v_measure_score
+    from sklearn.mixture import GaussianMixture
+
+    labels = np.asarray(labels)
+    k = len(np.unique(labels))
+    x = np.asarray(emb, np.float64)
+    km = KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(x)
+    gm = GaussianMixture(n_components=k, covariance_type="diag", random_state=seed,
+                         reg_covar=1e-4).fit(x).predict(x)
+    return {"kmeans_v_measure": float(v_measure_score(labels, km)),
+            "kmeans_ami": float(adjusted_mutual_info_score(labels, km)),
+            "gmm_v_measure": float(v_measure_score(labels, gm)),
+            "gmm_ami": float(adjusted_mutual_info_score(labels, gm))}
+
+
+def triplet_accuracy(anchor: np.ndarray, positive: np.ndarray, negative: np.ndarray,
+                     *, metric: str = "l2") -> float:
+    """Fraction of triplets whose positive is closer to the anchor than the negative."""
+    return float(np.mean(rowwise_distance(anchor, positive, metric=metric)
+                         < rowwise_distance(anchor, negative, metric=metric)))
+
+
+def rowwise_distance(a: np.ndarray, b: np.ndarray, *, metric: str = "l2") -> np.ndarray:
+    """Distance of each row of ``a`` to the same row of ``b``, shape (n,)."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if metric == "cosine":
+        an = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
+        bn = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
+        return 1 - (an * bn).sum(1)
+    return np.linalg.norm(a - b, axis=1)
