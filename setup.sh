@@ -16,6 +16,12 @@ dpkg -s portaudio19-dev >/dev/null 2>&1 || need+=(portaudio19-dev)
 dpkg -s libsndfile1 >/dev/null 2>&1 || need+=(libsndfile1)
 dpkg -s liblo-tools >/dev/null 2>&1 || need+=(liblo-tools)
 dpkg -s python3-venv >/dev/null 2>&1 || python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
+if [[ "$extras" == *dev* ]]; then
+    # training corpora are rendered with FluidSynth and Debian's GM soundfonts
+    for p in fluidsynth fluid-soundfont-gm timgm6mb-soundfont; do
+        dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
+    done
+fi
 if ((${#need[@]})); then
     if [[ $(id -u) -eq 0 ]]; then
         echo "setup: installing Debian packages: ${need[*]}"

@@ -1,5 +1,7 @@
-"""Pure evaluation metrics. The k-NN backend is a parameter (``knn``), as in PML's
-``AccuracyCalculator(knn_func=...)``; the default is exact brute force.
+"""Pure evaluation metrics.
+
+The k-NN backend is a parameter (``knn``), as in PML's ``AccuracyCalculator(knn_func=...)``;
+the default is exact brute force.
 
 Every function takes embeddings of shape (n, dim) and per-example labels of length n.
 """

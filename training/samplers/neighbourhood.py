@@ -27,7 +27,7 @@ NEIGHBOURHOODS = ("class", "pitch", "class_pitch", "class_pitch2")
 
 
 def same(kind: str, a: dict, b: dict) -> bool:
-    """Whether notes ``a`` and ``b`` (labels ``program``, ``pitch``) share neighbourhood ``kind``."""
+    """Whether notes ``a`` and ``b`` (``program``, ``pitch``) share neighbourhood ``kind``."""
     if kind == "class":
         return a["program"] == b["program"]
     if kind == "pitch":
