@@ -8,6 +8,9 @@ k = 10, the next query vector each call):
 - ``hnsw``: ``IndexHNSWFlat`` built as rtsim builds it (M = 32, efConstruction 80),
   efSearch swept over :data:`HNSW_EF`;
 - ``ivf``: ``IndexIVFFlat`` with nlist = 4·sqrt(n), nprobe swept over :data:`IVF_NPROBE`;
+- ``ivfpq``: IVF (HNSW coarse quantizer) over 4-bit fast-scan PQ codes, one per
+  dimension, re-ranked exactly (``IVFn_HNSW32,PQdx4fs,RFlat``), as ``build_index`` makes
+  it; nprobe × refine factor swept over :data:`IVFPQ_SWEEP`;
 - ``kdtree``: ``scipy.spatial.cKDTree`` for 3-D maps (L2 on unit vectors ranks as cosine);
 - with ``--device cuda`` and a GPU build of FAISS: GPU flat and IVF at batch 1 and 64.
 
@@ -44,6 +47,7 @@ K = 10
 TARGET_RECALL = 0.95
 HNSW_EF = (16, 32, 64, 128, 256)
 IVF_NPROBE = (1, 4, 16, 64, 256)
+IVFPQ_SWEEP = ((16, 32), (32, 32), (32, 64), (64, 64), (64, 128))
 #: IVF k-means is trained on at most this many vectors per list (FAISS warns below 39).
 IVF_TRAIN_PER_LIST = 64
 KDTREE_MAX_DIM = 3
@@ -212,6 +216,23 @@ def _ivf_sweep(index) -> list[tuple[str, Callable[[], None]]]:
             if p <= index.nlist]
 
 
+def _ivfpq_sweep(index) -> list[tuple[str, Callable[[], None]]]:
+    ivf = faiss.extract_index_ivf(index)
+
+    def setter(nprobe, refine):
+        def apply():
+            ivf.nprobe = nprobe
+            index.k_factor = refine
+        return apply
+
+    return [(f"nprobe={p},refine={r}", setter(p, r)) for p, r in IVFPQ_SWEEP if p <= ivf.nlist]
+
+
+def _ivfpq_memory(n: int, dim: int) -> float:
+    """4-bit codes, the exact vectors kept for re-ranking, ids, and the training sample."""
+    return n * (0.5 * dim + 4 * dim + 8) + min(n, IVF_TRAIN_PER_LIST * _nlist(n)) * 4 * dim
+
+
 def _hnsw_memory(n: int, dim: int) -> float:
     """Vectors, level-0 links (2·M int32) and a margin for the upper levels."""
     return n * (4 * dim + 1.1 * 2 * IndexSpec().hnsw_m * 4 + 16)
@@ -226,6 +247,8 @@ KINDS = (
     Kind("hnsw", lambda x: build_index(x, metric="ip", spec=IndexSpec(kind="hnsw")),
          _hnsw_memory, _hnsw_sweep, 1.15),
     Kind("ivf", _build_ivf, _ivf_memory, _ivf_sweep, 1.5),
+    Kind("ivfpq", lambda x: build_index(x, metric="ip", spec=IndexSpec(kind="ivfpq")),
+         _ivfpq_memory, _ivfpq_sweep, 1.2),
     Kind("kdtree", KdSearcher, lambda n, dim: n * (8 * dim + 24),
          lambda index: [("leafsize=16", lambda: None)], 1.1),
 )
@@ -288,7 +311,8 @@ class SearchBench:
             self._measure_gpu(cell, "flat", flat, [("-", lambda: None)])
         del flat
         for kind in KINDS:
-            if kind.name != "kdtree" or dim <= KDTREE_MAX_DIM:
+            if (kind.name != "kdtree" or dim <= KDTREE_MAX_DIM) and \
+                    (kind.name != "ivfpq" or (dim % 2 == 0 and dim >= 8)):
                 self._run_kind(cell, kind)
         self._summarise(cell)
 
@@ -420,10 +444,11 @@ def _gpu_verdicts(rows: list[dict]) -> str:
 
 
 def _stage(name: str, param: str, batch: int, cell: Cell) -> str:
-    """``hnsw-ef16/1e6x256``, ``ivf-np4-b64/1e5x64``, ``flat/1e4x3``."""
+    """``hnsw-ef16/1e6x256``, ``ivf-np4-b64/1e5x64``, ``ivfpq-np32-refine64/1e6x256``."""
     if param != "-":
-        key, value = param.split("=")
-        name += "-" + {"nprobe": "np"}.get(key, key) + value
+        for part in param.split(","):
+            key, value = part.split("=")
+            name += "-" + {"nprobe": "np"}.get(key, key) + value
     return f"{name}{f'-b{batch}' if batch > 1 else ''}/{cell.label}"
 
 

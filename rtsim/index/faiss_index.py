@@ -22,7 +22,7 @@ from rtsim.errors import ConfigError, LibraryError
 
 __all__ = ["IndexSpec", "build_index", "Searcher", "index_kind"]
 
-KINDS = ("auto", "flat", "hnsw", "ivf")
+KINDS = ("auto", "flat", "hnsw", "ivf", "ivfpq")
 
 
 @dataclass(frozen=True)
@@ -31,8 +31,10 @@ class IndexSpec:
 
     Parameters
     ----------
-    kind : {"auto", "flat", "hnsw", "ivf"}
-        ``auto``: exact (flat) up to ``exact_max`` vectors, HNSW above.
+    kind : {"auto", "flat", "hnsw", "ivf", "ivfpq"}
+        ``auto``: exact (flat) up to ``exact_max`` vectors, HNSW above. ``ivfpq``: IVF
+        (HNSW coarse quantizer) over 4-bit fast-scan codes, one per dimension, with the
+        ``refine``·k best re-ranked exactly (FAISS ``IVFn_HNSW32,PQdx4fs,RFlat``).
     exact_max : int
     hnsw_m, ef_construction, ef_search : int
         HNSW graph degree and beam widths.
@@ -40,6 +42,8 @@ class IndexSpec:
         IVF cells (default ``4·sqrt(n)``).
     nprobe : int
         IVF cells visited per query.
+    refine : int
+        ``ivfpq``: candidates re-ranked exactly, per result.
     """
 
     kind: str = "auto"
@@ -49,11 +53,13 @@ class IndexSpec:
     ef_search: int = 64
     nlist: int | None = None
     nprobe: int = 16
+    refine: int = 64
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ConfigError(f"index kind={self.kind!r} must be one of {KINDS}")
-        for key in ("exact_max", "hnsw_m", "ef_construction", "ef_search", "nprobe"):
+        for key in ("exact_max", "hnsw_m", "ef_construction", "ef_search", "nprobe",
+                    "refine"):
             if getattr(self, key) < 1:
                 raise ConfigError(f"index {key}={getattr(self, key)} must be >= 1")
 
@@ -85,13 +91,33 @@ def build_index(vectors: np.ndarray, *, metric: str, spec: IndexSpec = IndexSpec
         index = faiss.IndexHNSWFlat(dim, spec.hnsw_m, fmetric)
         index.hnsw.efConstruction = spec.ef_construction
         index.hnsw.efSearch = spec.ef_search
-    else:
-        nlist = spec.nlist or max(1, min(n // 39, int(4 * math.sqrt(n))))
+    elif kind == "ivf":
+        nlist = _nlist(spec, n)
         index = faiss.IndexIVFFlat(faiss.IndexFlat(dim, fmetric), dim, nlist, fmetric)
-        index.train(x)
+        index.train(_training_sample(x, nlist))
         index.nprobe = min(spec.nprobe, nlist)
+    else:
+        if dim % 2 or dim < 8:
+            raise ConfigError(f"index kind='ivfpq' needs an even dimension >= 8, got {dim}")
+        nlist = _nlist(spec, n)
+        index = faiss.index_factory(dim, f"IVF{nlist}_HNSW32,PQ{dim}x4fs,RFlat", fmetric)
+        index.train(_training_sample(x, nlist))
+        faiss.extract_index_ivf(index).nprobe = min(spec.nprobe, nlist)
+        index.k_factor = spec.refine
     index.add(x)
     return index
+
+
+def _nlist(spec: IndexSpec, n: int) -> int:
+    return spec.nlist or max(1, min(n // 39, int(4 * math.sqrt(n))))
+
+
+def _training_sample(x: np.ndarray, nlist: int, *, per_list: int = 64) -> np.ndarray:
+    """At most ``per_list`` vectors per IVF list for k-means (as FAISS itself samples)."""
+    m = min(len(x), max(per_list * nlist, 10_000))
+    if m == len(x):
+        return x
+    return x[np.sort(np.random.default_rng(0).choice(len(x), m, replace=False))]
 
 
 class Searcher:

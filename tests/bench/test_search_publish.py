@@ -57,7 +57,8 @@ def test_search_report_structure(search_report):
         assert report.extra[f"best/{cell}"]["recall10"] >= search.TARGET_RECALL
         assert report.ratios[f"hnsw_vs_flat/{cell}"] > 0
     kinds = {(row["dim"], row["index"]) for row in report.rows}
-    assert kinds == {(d, k) for d in (3, 32) for k in ("flat", "hnsw", "ivf")} | {(3, "kdtree")}
+    assert kinds == ({(d, k) for d in (3, 32) for k in ("flat", "hnsw", "ivf")}
+                     | {(3, "kdtree"), (32, "ivfpq")})
 
 
 def test_search_exact_rows_have_full_recall(search_report):

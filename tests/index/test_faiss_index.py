@@ -33,7 +33,7 @@ def test_flat_search_equals_brute_force(metric):
         np.testing.assert_allclose(dist, np.sort(ref[i])[:5], rtol=1e-4, atol=1e-4)
 
 
-@pytest.mark.parametrize("kind", ["hnsw", "ivf"])
+@pytest.mark.parametrize("kind", ["hnsw", "ivf", "ivfpq"])
 def test_approximate_indexes_have_high_recall(kind):
     x, q = _data(n=5000)
     s = Searcher(build_index(x, metric="l2", spec=IndexSpec(kind=kind)), metric="l2")
