@@ -84,6 +84,26 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--no-progress", action="store_true")
     render.set_defaults(func="rtsim.training.data.cli:cmd_render")
 
+    tr = sub.add_parser("train", help="train an embedder from a TOML config")
+    tr.add_argument("config", help="e.g. models/timbre/train.toml")
+    tr.add_argument("--out", help="run folder (default runs/<task>-<time>)")
+    tr.add_argument("--resume", action="store_true", help="continue the run in --out")
+    tr.add_argument("--steps", type=int, help="override [train] steps")
+    tr.add_argument("--max-minutes", type=float, help="override [train] max_minutes")
+    tr.add_argument("--device", choices=("auto", "cpu", "cuda"), help="override [train] device")
+    tr.add_argument("--no-progress", action="store_true")
+    tr.set_defaults(func="rtsim.training.cli:cmd_train")
+
+    ev = sub.add_parser("eval", help="the papers' evaluation protocols, with baselines")
+    ev.add_argument("protocol", choices=("timbre", "stems"))
+    ev.add_argument("--embedder", help="name(s) or run folder(s), comma-separated "
+                    "(default: the shipped models)")
+    ev.add_argument("--config", help="training config naming the held-out corpus")
+    ev.add_argument("--out", help="folder for results.json and figures")
+    ev.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    ev.add_argument("--no-progress", action="store_true")
+    ev.set_defaults(func="rtsim.training.eval.cli:cmd_eval")
+
     bench = sub.add_parser("bench", help="measure latency and throughput, side by side")
     bench.add_argument("scenario",
                        help="frontend | embed | search | publish | latency | event | startup")

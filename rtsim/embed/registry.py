@@ -13,10 +13,12 @@ callable returning one (or a list of them).
 from __future__ import annotations
 
 import importlib
+import json
 import logging
 from importlib.metadata import entry_points
+from pathlib import Path
 
-from rtsim.embed.plugin import EmbedderPlugin
+from rtsim.embed.plugin import EmbedderPlugin, EmbedderSpec
 from rtsim.errors import EmbedderError
 
 __all__ = ["register", "get", "names", "BUILTINS"]
@@ -26,6 +28,9 @@ log = logging.getLogger(__name__)
 #: name -> "module:attribute" of the built-in plugins.
 BUILTINS: dict[str, str] = {
     "pca": "rtsim.embed.pca:plugin",
+    "timbre": "rtsim.models.timbre:plugin",
+    **{f"stem/{role}": "rtsim.models.stems:plugins"
+       for role in ("drums", "bass", "piano", "guitar", "mix")},
 }
 
 _registry: dict[str, EmbedderPlugin] = {}
@@ -44,9 +49,15 @@ def register(plugin: EmbedderPlugin) -> EmbedderPlugin:
 
 
 def get(name: str) -> EmbedderPlugin:
-    """The plugin registered as ``name`` (built-in or entry point)."""
+    """The plugin registered as ``name`` (built-in or entry point), or a run folder's.
+
+    A path to a training run folder (``rtsim train ... --out RUN``) gives that run's
+    embedder with its best weights, so a user's own training goes live without code.
+    """
     if name in _registry:
         return _registry[name]
+    if ("/" in name or name.startswith(".")) and Path(name).expanduser().is_dir():
+        return run_folder_plugin(Path(name).expanduser())
     if name in BUILTINS:
         _register_target(BUILTINS[name], source="built-in")
     else:
@@ -60,6 +71,30 @@ def names() -> list[str]:
     """Every embedder name that :func:`get` can resolve."""
     _load_entry_points()
     return sorted(set(_registry) | set(BUILTINS))
+
+
+def run_folder_plugin(run: Path) -> EmbedderPlugin:
+    """The embedder of a training run folder (``spec.json``, ``model.json``, weights)."""
+    try:
+        spec = EmbedderSpec.from_dict(json.loads((run / "spec.json").read_text()))
+        arch = json.loads((run / "model.json").read_text())
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise EmbedderError(f"{run} is not a training run folder: {exc}") from exc
+    module, _, cls_name = arch["architecture"].partition(":")
+    if not module.startswith("rtsim."):
+        raise EmbedderError(f"{run}: architecture {arch['architecture']!r} is not rtsim's")
+    cls = getattr(importlib.import_module(module), cls_name)
+    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in arch["kwargs"].items()}
+
+    def build(state):
+        net = cls(**kwargs)
+        net.load_state_dict(state)
+        return net
+
+    weights = run / "best.safetensors"
+    if not weights.is_file():
+        raise EmbedderError(f"{run}: no best.safetensors yet (has the run validated once?)")
+    return EmbedderPlugin(spec=spec, build=build, weights=weights)
 
 
 def _load_entry_points() -> None:

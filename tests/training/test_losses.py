@@ -93,3 +93,21 @@ def test_bad_shapes_and_metrics():
         TripletBatch(torch.zeros(2, 3), torch.zeros(2, 3), torch.zeros(2, 4))
     with pytest.raises(ConfigError, match="metric='dot'"):
         TripletMarginLoss(metric="dot")
+
+
+@pytest.mark.parametrize("metric,dist", [("l2", _l2), ("cosine", _cos)])
+def test_batch_hard_equals_loop(metric, dist):
+    from rtsim.training.losses import BatchHardTripletLoss
+
+    g = torch.Generator().manual_seed(4)
+    emb = torch.randn(12, 5, generator=g)
+    labels = torch.tensor([0, 0, 0, 1, 1, 2, 2, 2, 2, 3, 1, 0])
+    rows = emb.tolist()
+    want = []
+    for i in range(12):
+        pos = [dist(rows[i], rows[j]) for j in range(12) if j != i and labels[j] == labels[i]]
+        neg = [dist(rows[i], rows[j]) for j in range(12) if labels[j] != labels[i]]
+        if pos and neg:
+            want.append(max(0.0, max(pos) - min(neg) + 0.3))
+    got = BatchHardTripletLoss(margin=0.3, metric=metric)(emb, labels)
+    assert float(got) == pytest.approx(sum(want) / len(want), rel=1e-4)

@@ -24,6 +24,8 @@ SOUNDFONTS = {
     "fluidr3": "/usr/share/sounds/sf2/FluidR3_GM.sf2",
     "fluidr3_gm": "/usr/share/sounds/sf2/FluidR3_GM.sf2",
     "timgm6mb": "/usr/share/sounds/sf2/TimGM6mb.sf2",
+    "musescore": "/usr/share/sounds/sf3/MuseScore_General.sf3",
+    "csound": "/usr/share/sounds/sf2/sf_GMbank.sf2",
     "default": "/usr/share/sounds/sf2/default-GM.sf2",
 }
 """Short soundfont names (case-insensitive) and the Debian paths they stand for."""
@@ -39,7 +41,8 @@ def resolve_soundfont(soundfont: str | os.PathLike | None) -> Path:
     if not path.is_file():
         raise ConfigError(
             f"soundfont={name!r}: no such file (short names: {', '.join(sorted(SOUNDFONTS))}; "
-            "on Debian: apt-get install fluid-soundfont-gm timgm6mb-soundfont)"
+            "on Debian: apt-get install fluid-soundfont-gm timgm6mb-soundfont "
+            "musescore-general-soundfont-small csound-soundfont)"
         )
     return path
 

@@ -1,9 +1,10 @@
 """Metric-learning losses, one per file, each checked against a plain loop in the tests."""
 
-from rtsim.training.losses.base import TripletBatch, distances
+from rtsim.training.losses.base import TripletBatch, distances, pairwise_distances
+from rtsim.training.losses.batch_hard import BatchHardTripletLoss
 from rtsim.training.losses.contrastive import TwoMarginContrastiveLoss
 from rtsim.training.losses.masked_triplet import MaskedTripletLoss
 from rtsim.training.losses.triplet import TripletMarginLoss
 
-__all__ = ["TripletBatch", "distances", "TwoMarginContrastiveLoss", "TripletMarginLoss",
-           "MaskedTripletLoss"]
+__all__ = ["TripletBatch", "distances", "pairwise_distances", "TwoMarginContrastiveLoss",
+           "TripletMarginLoss", "MaskedTripletLoss", "BatchHardTripletLoss"]

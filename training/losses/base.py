@@ -8,7 +8,7 @@ import torch
 
 from rtsim.errors import ConfigError
 
-__all__ = ["TripletBatch", "distances"]
+__all__ = ["TripletBatch", "distances", "pairwise_distances"]
 
 
 @dataclass(frozen=True)
@@ -32,4 +32,15 @@ def distances(a: torch.Tensor, b: torch.Tensor, metric: str) -> torch.Tensor:
         return (a - b).pow(2).sum(-1).clamp_min(1e-12).sqrt()
     if metric == "cosine":
         return 1 - torch.nn.functional.cosine_similarity(a, b, dim=-1)
+    raise ConfigError(f"metric={metric!r} must be 'l2' or 'cosine'")
+
+
+def pairwise_distances(x: torch.Tensor, metric: str) -> torch.Tensor:
+    """All pairwise distances of a batch, shape (n, n)."""
+    if metric == "l2":
+        sq = (x * x).sum(1)
+        return (sq[:, None] + sq[None, :] - 2 * x @ x.T).clamp_min(1e-12).sqrt()
+    if metric == "cosine":
+        xn = torch.nn.functional.normalize(x, dim=1)
+        return 1 - xn @ xn.T
     raise ConfigError(f"metric={metric!r} must be 'l2' or 'cosine'")

@@ -5,7 +5,9 @@ Each neighbourhood splits the notes into "like the anchor" and "unlike it":
 - ``class``: the same instrument (GM program);
 - ``pitch``: the same absolute pitch;
 - ``class_pitch``: the same instrument and pitch;
-- ``class_pitch2``: the same instrument within ±2 semitones.
+- ``class_pitch2``: the same instrument within ±2 semitones;
+- ``family``: the same instrument family (rtsim's addition: it teaches the map to place
+  unseen instruments near their kin).
 
 A triplet picks a neighbourhood (by weight), an anchor, a positive inside the anchor's
 partition and a negative outside it. Anchors without any partner are never drawn for
@@ -23,7 +25,7 @@ from rtsim.errors import ConfigError
 
 __all__ = ["NEIGHBOURHOODS", "NeighbourhoodSampler", "same"]
 
-NEIGHBOURHOODS = ("class", "pitch", "class_pitch", "class_pitch2")
+NEIGHBOURHOODS = ("class", "pitch", "class_pitch", "class_pitch2", "family")
 
 
 def same(kind: str, a: dict, b: dict) -> bool:
@@ -36,6 +38,8 @@ def same(kind: str, a: dict, b: dict) -> bool:
         return a["program"] == b["program"] and a["pitch"] == b["pitch"]
     if kind == "class_pitch2":
         return a["program"] == b["program"] and abs(a["pitch"] - b["pitch"]) <= 2
+    if kind == "family":
+        return a["family"] == b["family"]
     raise ConfigError(f"neighbourhood={kind!r} must be one of {NEIGHBOURHOODS}")
 
 
@@ -45,7 +49,8 @@ class NeighbourhoodSampler:
     Parameters
     ----------
     labels : sequence of dict
-        Per note: ``program`` (int) and ``pitch`` (MIDI int).
+        Per note: ``program`` (int), ``pitch`` (MIDI int) and, for the ``family``
+        neighbourhood, ``family``.
     neighbourhoods : sequence of str
     weights : sequence of float or None
         Relative frequency of each neighbourhood (uniform by default).
@@ -54,8 +59,9 @@ class NeighbourhoodSampler:
 
     def __init__(self, labels: Sequence[dict], *, neighbourhoods: Sequence[str] = NEIGHBOURHOODS,
                  weights: Sequence[float] | None = None, seed: int = 0) -> None:
+        probe = {"program": 0, "pitch": 0, "family": ""}
         for kind in neighbourhoods:
-            same(kind, {"program": 0, "pitch": 0}, {"program": 0, "pitch": 0})
+            same(kind, probe, probe)
         self.labels = list(labels)
         self.kinds = list(neighbourhoods)
         w = np.ones(len(self.kinds)) if weights is None else np.asarray(weights, float)
@@ -70,6 +76,7 @@ class NeighbourhoodSampler:
         """For each note, the indices of the other notes in its partition."""
         program = np.array([lab["program"] for lab in self.labels])
         pitch = np.array([lab["pitch"] for lab in self.labels])
+        family = np.array([lab.get("family", "") for lab in self.labels])
         by_key: dict[tuple, list[int]] = defaultdict(list)
         for i, (pr, pi) in enumerate(zip(program, pitch, strict=True)):
             by_key[(pr, pi)].append(i)
@@ -79,6 +86,8 @@ class NeighbourhoodSampler:
                 members = np.flatnonzero(program == pr)
             elif kind == "pitch":
                 members = np.flatnonzero(pitch == pi)
+            elif kind == "family":
+                members = np.flatnonzero(family == family[i])
             elif kind == "class_pitch":
                 members = np.array(by_key[(pr, pi)])
             else:

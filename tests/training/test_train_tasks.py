@@ -1,0 +1,146 @@
+"""Trainer and tasks end to end on tiny corpora: run folder, resume, run folder as embedder."""
+
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from rtsim.demo.sounds import render_note
+from rtsim.embed import get
+from rtsim.errors import ConfigError
+from rtsim.training.config import load_train_config
+from rtsim.training.tasks import make_task
+from rtsim.training.trainer import train
+from tests.training.data.conftest import needs_fluidsynth
+
+FAMILIES = {"pluck": "guitar", "organ": "organ", "marimba": "mallet", "bell": "keyboard"}
+
+
+@pytest.fixture(scope="module")
+def tiny_notes(tmp_path_factory):
+    """48 synthetic notes in NSynth's layout: 4 programs x 6 pitches x 2 velocities."""
+    root = tmp_path_factory.mktemp("tiny-notes")
+    (root / "audio").mkdir()
+    examples = {}
+    for program, (name, family) in enumerate(FAMILIES.items()):
+        for pitch in range(48, 72, 4):
+            for velocity in (50, 100):
+                key = f"{family}_synthetic_{program:03d}-{pitch:03d}-{velocity:03d}"
+                x = render_note(name, midi=pitch, seconds=1.5, sr=16000, velocity=velocity / 127)
+                sf.write(root / "audio" / f"{key}.wav", x, 16000)
+                examples[key] = {"note_str": key, "pitch": pitch, "velocity": velocity,
+                                 "instrument_family_str": family, "instrument_str": key[:-8],
+                                 "instrument_family": program, "program": program,
+                                 "sample_rate": 16000, "qualities": [0] * 10}
+    (root / "examples.json").write_text(json.dumps(examples))
+    return root
+
+
+def _config(tmp_path, task_toml: str):
+    p = tmp_path / "train.toml"
+    p.write_text(task_toml)
+    return load_train_config(p)
+
+
+def _timbre_toml(corpus, mode="windows"):
+    return f"""
+[model]
+task = "timbre"
+[data]
+train = {{ path = "{corpus}" }}
+validation_fraction = 0.25
+[train]
+steps = 12
+batch = 8
+eval_every = 6
+device = "cpu"
+threads = 1
+[loss]
+mode = "{mode}"
+neighbourhoods = ["class", "pitch", "class_pitch", "class_pitch2", "family"]
+m = 2
+"""
+
+
+@pytest.mark.parametrize("mode", ["windows", "trajectory"])
+def test_timbre_run_folder_resume_and_embedder(tiny_notes, tmp_path, monkeypatch, mode):
+    monkeypatch.setenv("RTSIM_CACHE", str(tmp_path / "cache"))
+    cfg = _config(tmp_path, _timbre_toml(tiny_notes, mode))
+    task = make_task(cfg, progress=False)
+    run = tmp_path / "run"
+    result = train(task, cfg, run, progress=False)
+    assert result.steps == 12 and result.best_step in (6, 12)
+    for name in ("config.toml", "spec.json", "model.json", "best.safetensors", "manifest.json",
+                 "checkpoints/last.safetensors", "checkpoints/last.json"):
+        assert (run / name).is_file(), name
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [6, 12] and all("program_acc" in r for r in rows)
+    with pytest.raises(ConfigError, match="not empty"):
+        train(task, cfg, run, progress=False)
+    longer = load_train_config(tmp_path / "train.toml", overrides={"train": {"steps": 18}})
+    again = train(make_task(longer, progress=False), longer, run, resume=True, progress=False)
+    assert again.steps == 18
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [6, 12, 18]
+    emb = get(str(run)).load()  # the run folder is an embedder
+    out = emb(np.zeros((2, 8, 192), np.float32))
+    assert out.shape == (2, 3) and np.isfinite(out).all()
+    assert json.loads((run / "manifest.json").read_text())["weights_hash"] == emb.weights_hash
+
+
+def test_run_folder_indexes_a_library(tiny_notes, tmp_path, monkeypatch):
+    from rtsim.index import Library
+    from rtsim.index.build import build_library
+
+    monkeypatch.setenv("RTSIM_CACHE", str(tmp_path / "cache"))
+    cfg = _config(tmp_path, _timbre_toml(tiny_notes))
+    run = tmp_path / "run"
+    train(make_task(cfg, progress=False), cfg, run, progress=False)
+    build_library(tiny_notes / "audio", tmp_path / "lib", plugin=get(str(run)), progress=False)
+    lib = Library.open(tmp_path / "lib")
+    lib.load_embedder(get(str(run)))  # same weights: accepted
+    assert lib.count == 48 and lib.manifest.embedder == "timbre"
+
+
+@needs_fluidsynth
+def test_stem_task_trains_on_rendered_pieces(tmp_path, monkeypatch):
+    monkeypatch.setenv("RTSIM_CACHE", str(tmp_path / "cache"))
+    from rtsim.training.data.songs import render_songs
+
+    songs = render_songs(tmp_path / "songs", soundfont="timgm6mb", seed=1, size=6, seconds=10,
+                         workers=1, progress=False)
+    cfg = _config(tmp_path, f"""
+[model]
+task = "stem"
+[model.kwargs]
+role = "bass"
+channels = [4, 8, 8, 16]
+[data]
+train = {{ path = "{songs}" }}
+validation_fraction = 0.3
+[train]
+steps = 4
+batch = 4
+eval_every = 2
+optimizer = "adam"
+lr = 0.001
+device = "cpu"
+threads = 1
+""")
+    task = make_task(cfg, progress=False)
+    result = train(task, cfg, tmp_path / "run", progress=False)
+    assert result.steps == 4
+    emb = get(str(tmp_path / "run")).load()
+    v = emb(np.zeros((1, 129, 128), np.float32))
+    assert v.shape == (1, 128) and np.linalg.norm(v) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_bad_training_configs(tmp_path):
+    p = tmp_path / "bad.toml"
+    p.write_text("[model]\ntask = 'timbre'\n[train]\nstep = 3\n")
+    with pytest.raises(ConfigError, match=r"unknown \[train\] key\(s\) \['step'\]"):
+        load_train_config(p)
+    p.write_text("[model]\ntask = 'tempo'\n")
+    with pytest.raises(ConfigError, match="unknown task 'tempo'"):
+        make_task(load_train_config(p))

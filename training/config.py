@@ -1,0 +1,136 @@
+"""Training configuration: one TOML file per shipped model (``models/<name>/train.toml``).
+
+::
+
+    [model]                      # the embedder being trained
+    task = "timbre"              # rtsim.training.tasks.<task>
+    [model.kwargs]               # architecture parameters
+    channels = [16, 32, 48]
+
+    [data]                       # corpora, rendered on first use and cached
+    train = { kind = "notes", soundfont = "fluidr3", seed = 0, size = 4000 }
+    heldout = { kind = "notes", soundfont = "timgm6mb", seed = 1, size = 1500 }
+
+    [train]
+    seed = 0
+    steps = 20000
+    batch = 32
+    optimizer = "sgd"
+    lr = 0.01
+
+    [loss]                       # task-specific
+    margin_pos = 0.25
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from rtsim.errors import ConfigError
+
+__all__ = ["TrainConfig", "Schedule", "load_train_config"]
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Optimisation schedule.
+
+    Parameters
+    ----------
+    seed : int
+    steps : int
+        Most optimisation steps.
+    batch : int
+        Triplets (or examples) per step.
+    optimizer : {"sgd", "adam"}
+    lr, momentum, weight_decay : float
+    eval_every : int
+        Steps between validations (and checkpoints).
+    patience : int
+        Validations without improvement before stopping early (0: never).
+    plateau_patience : int
+        Validations without improvement before the learning rate is divided.
+    plateau_factor : float
+        That divisor (Lee et al.: 5).
+    max_reductions : int
+        Learning-rate reductions allowed; the next plateau stops training.
+    max_minutes : float
+        Wall-clock budget (the step in flight finishes).
+    device : str
+        ``auto``, ``cpu`` or ``cuda``.
+    threads : int
+        Torch threads on the CPU.
+    """
+
+    seed: int = 0
+    steps: int = 10000
+    batch: int = 32
+    optimizer: str = "sgd"
+    lr: float = 0.01
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    eval_every: int = 500
+    patience: int = 0
+    plateau_patience: int = 0
+    plateau_factor: float = 5.0
+    max_reductions: int = 0
+    max_minutes: float = 30.0
+    device: str = "auto"
+    threads: int = 2
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in ("sgd", "adam"):
+            raise ConfigError(f"train.optimizer={self.optimizer!r} must be sgd or adam")
+        for key in ("steps", "batch", "eval_every", "threads"):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"train.{key}={getattr(self, key)} must be >= 1")
+        if not self.lr > 0 or self.plateau_factor <= 1 or self.max_minutes <= 0:
+            raise ConfigError("train.lr and max_minutes must be > 0, plateau_factor > 1")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """A whole training run: task, architecture, data, schedule and loss."""
+
+    task: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+    train: Schedule = field(default_factory=Schedule)
+    loss: dict[str, Any] = field(default_factory=dict)
+    eval: dict[str, Any] = field(default_factory=dict)
+    source: str = ""
+
+    @property
+    def name(self) -> str:
+        """The embedder's name (from the task and its kwargs)."""
+        return self.kwargs.get("name", self.task)
+
+
+def load_train_config(path: str | Path, *, overrides: dict[str, Any] | None = None) -> TrainConfig:
+    """Read a training TOML file (``overrides``: ``{"train": {"steps": 100}}``...)."""
+    p = Path(path)
+    try:
+        raw = tomllib.loads(p.read_text())
+    except FileNotFoundError as exc:
+        raise ConfigError(f"training config not found: {p}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"training config {p} is not valid TOML: {exc}") from exc
+    for section, values in (overrides or {}).items():
+        raw.setdefault(section, {}).update(values)
+    unknown = sorted(set(raw) - {"model", "data", "train", "loss", "eval"})
+    if unknown:
+        raise ConfigError(f"{p}: unknown section(s) {unknown}")
+    model = raw.get("model", {})
+    if "task" not in model:
+        raise ConfigError(f"{p}: [model] task = ... is required")
+    known = {f.name for f in fields(Schedule)}
+    bad = sorted(set(raw.get("train", {})) - known)
+    if bad:
+        raise ConfigError(f"{p}: unknown [train] key(s) {bad}; known: {sorted(known)}")
+    return TrainConfig(task=model["task"], kwargs=dict(model.get("kwargs", {})),
+                       data=raw.get("data", {}), train=Schedule(**raw.get("train", {})),
+                       loss=raw.get("loss", {}), eval=raw.get("eval", {}),
+                       source=p.read_text())

@@ -1,0 +1,22 @@
+"""Training tasks: what a model learns from which data (one module per embedder family)."""
+
+from __future__ import annotations
+
+import importlib
+
+from rtsim.errors import ConfigError
+
+__all__ = ["TASKS", "make_task"]
+
+TASKS = {
+    "timbre": "rtsim.training.tasks.timbre:TimbreTask",
+    "stem": "rtsim.training.tasks.stems:StemTask",
+}
+
+
+def make_task(cfg, *, progress: bool = True):
+    """The task ``cfg.task`` names, built from ``cfg``."""
+    if cfg.task not in TASKS:
+        raise ConfigError(f"unknown task {cfg.task!r}; known: {sorted(TASKS)}")
+    module, _, cls = TASKS[cfg.task].partition(":")
+    return getattr(importlib.import_module(module), cls)(cfg, progress=progress)

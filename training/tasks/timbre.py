@@ -1,0 +1,114 @@
+"""Train the timbre map: Humphrey's neighbourhoods over rendered notes, contrastive loss."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from rtsim.cache import cache_dir
+from rtsim.errors import ConfigError
+from rtsim.training.corpora import ensure_corpus
+from rtsim.training.eval.metrics import knn_accuracy
+from rtsim.training.losses import BatchHardTripletLoss, TripletBatch, TwoMarginContrastiveLoss
+from rtsim.training.samplers import NEIGHBOURHOODS, MPerClassSampler, NeighbourhoodSampler
+from rtsim.training.tasks.notes import embed_phases, load_notes, split_keys
+
+__all__ = ["TimbreTask"]
+
+
+class TimbreTask:
+    """Train the 3-D map on note windows; two modes (``[loss] mode``).
+
+    ``windows`` (Humphrey): neighbourhood triplets of single windows, two-margin
+    contrastive loss. ``trajectory``: m-per-program batches of notes, each seen through
+    its windows at ``PHASES_S`` (its trajectory through the map, as notes are compared),
+    batch-hard triplet loss on programs plus ``family_weight`` times the same on families.
+
+    Config: ``[data] train`` (a notes corpus, or a list), ``[data] validation_fraction`` (by note,
+    default 0.1); ``[loss] margin_pos, margin_neg, neighbourhoods, weights,
+    phase_matched``. With ``phase_matched`` (the default) the three windows of a triplet
+    sit at the same time after their notes' onsets: the map then only has to separate
+    sounds at the same stage of a note, which a 3-D space can afford, and notes are
+    compared by their trajectories.
+    Validation score: 5-NN GM-program accuracy of the validation notes' trajectories.
+    """
+
+    def __init__(self, cfg, *, progress: bool = True) -> None:
+        from rtsim.models.timbre import ARCH_KWARGS, SPEC
+
+        self.spec = SPEC
+        self.architecture = "rtsim.models.timbre.net:TimbreNet"
+        self.arch_kwargs = {**ARCH_KWARGS, **cfg.kwargs}
+        train = cfg.data["train"]
+        corpus = [ensure_corpus(c, progress=progress)
+                  for c in (train if isinstance(train, list) else [train])]
+        frac = float(cfg.data.get("validation_fraction", 0.1))
+        cache = cache_dir() / "features"
+        self.train_notes = load_notes(corpus, spec=SPEC.frontend, cache=cache, progress=progress,
+                                      subset=lambda k: ~split_keys(k, fraction=frac))
+        self.val_notes = load_notes(corpus, spec=SPEC.frontend, cache=cache, progress=progress,
+                                    subset=lambda k: split_keys(k, fraction=frac))
+        loss = cfg.loss
+        self.loss_fn = TwoMarginContrastiveLoss(margin_pos=loss.get("margin_pos", 0.05),
+                                                margin_neg=loss.get("margin_neg", 1.0))
+        self.sampler = NeighbourhoodSampler(
+            self.train_notes.labels,
+            neighbourhoods=loss.get("neighbourhoods", list(NEIGHBOURHOODS)),
+            weights=loss.get("weights"), seed=cfg.train.seed)
+        self.hop_s = SPEC.frontend.hop_length / SPEC.frontend.sr
+        self.phase_matched = bool(loss.get("phase_matched", False))
+        self.mode = loss.get("mode", "windows")
+        if self.mode not in ("windows", "trajectory"):
+            raise ConfigError(f"[loss] mode={self.mode!r} must be windows or trajectory")
+        labels = self.train_notes.labels
+        self._program_id = {p: i for i, p in enumerate(sorted({lab["program"] for lab in labels},
+                                                              key=str))}
+        self._family_id = {f: i for i, f in enumerate(sorted({lab["family"] for lab in labels}))}
+        self.batches = MPerClassSampler([lab["program"] for lab in labels],
+                                        m=int(loss.get("m", 4)), seed=cfg.train.seed)
+        self.traj_loss = BatchHardTripletLoss(margin=loss.get("margin", 0.5), metric="l2")
+        self.family_weight = float(loss.get("family_weight", 0.5))
+
+    def build_model(self) -> torch.nn.Module:
+        """A fresh timbre network."""
+        from rtsim.models.timbre.net import TimbreNet
+
+        kw = dict(self.arch_kwargs)
+        kw["channels"] = tuple(kw["channels"])
+        return TimbreNet(**kw)
+
+    def loss(self, model, batch: int, rng: np.random.Generator, device) -> torch.Tensor:
+        """The loss of one batch (see the class notes)."""
+        if self.mode == "trajectory":
+            return self._trajectory_loss(model, batch, rng, device)
+        return self._window_loss(model, batch, rng, device)
+
+    def _trajectory_loss(self, model, batch: int, rng, device) -> torch.Tensor:
+        notes = self.batches.batch(batch)
+        w = self.train_notes.phase_windows(self.spec.window, self.hop_s, notes, jitter=1,
+                                           rng=rng)
+        z = model(torch.from_numpy(w.reshape(-1, *w.shape[2:])).to(device))
+        desc = z.reshape(len(notes), -1)
+        labels = self.train_notes.labels
+        prog = torch.tensor([self._program_id[labels[n]["program"]] for n in notes])
+        fam = torch.tensor([self._family_id[labels[n]["family"]] for n in notes])
+        return self.traj_loss(desc, prog.to(device)) + \
+            self.family_weight * self.traj_loss(desc, fam.to(device))
+
+    def _window_loss(self, model, batch: int, rng, device) -> torch.Tensor:
+        a, p, n, _ = self.sampler.sample(batch)
+        w, notes = self.spec.window, self.train_notes
+        ends = notes.random_ends(a, rng) if self.phase_matched else None
+        x = np.concatenate([notes.sample_windows(ix, w, rng, ends) for ix in (a, p, n)])
+        z = model(torch.from_numpy(x).to(device))
+        return self.loss_fn(TripletBatch(*z.split(batch)))
+
+    def validate(self, model, device) -> dict[str, float]:
+        """Program and family 5-NN accuracy of validation trajectories."""
+        desc = embed_phases(model, self.val_notes, window=self.spec.window, hop_s=self.hop_s,
+                            device=device)
+        programs = [lab["program"] for lab in self.val_notes.labels]
+        families = [lab["family"] for lab in self.val_notes.labels]
+        prog = knn_accuracy(desc, programs, k=5)
+        fam = knn_accuracy(desc, families, k=5, exclude=programs)
+        return {"score": prog, "program_acc": prog, "family_acc_other_programs": fam}
