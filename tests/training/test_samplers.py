@@ -10,7 +10,7 @@ from rtsim.training.samplers.neighbourhood import same
 
 def _notes():
     """Four programs, an octave of pitches, two velocities (so class_pitch has partners)."""
-    return [{"program": pr, "pitch": pi, "velocity": v, "family": "f%d" % (pr // 30)}
+    return [{"program": pr, "pitch": pi, "velocity": v, "family": f"f{pr // 30}"}
             for pr in (0, 24, 40, 56) for pi in range(48, 61) for v in (64, 100)]
 
 
