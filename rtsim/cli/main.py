@@ -95,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.set_defaults(func="rtsim.training.cli:cmd_train")
 
     ev = sub.add_parser("eval", help="the papers' evaluation protocols, with baselines")
-    ev.add_argument("protocol", choices=("timbre", "stems"))
+    ev.add_argument("protocol", choices=("timbre", "stems", "disentangled"))
     ev.add_argument("--embedder", help="name(s) or run folder(s), comma-separated "
                     "(default: the shipped models)")
     ev.add_argument("--config", help="training config naming the held-out corpus")

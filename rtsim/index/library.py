@@ -134,21 +134,58 @@ class Library:
         """Number of items."""
         return len(self.names)
 
-    def search(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    @property
+    def subspaces(self) -> list[tuple[int, int]]:
+        """The ``[start, stop)`` slices of the embedder's named subspaces (may be empty)."""
+        return [(s["start"], s["stop"]) for s in self.manifest.embedder_spec.get("subspaces", [])]
+
+    def search(self, vector: np.ndarray, k: int, *,
+               weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The k nearest *items* to one vector, best first.
 
         An item's distance is that of its nearest vector; ids are item ids (never -1).
+
+        Parameters
+        ----------
+        vector : np.ndarray, shape (dim,)
+        k : int
+        weights : np.ndarray, shape (n_subspaces,), optional
+            Subspace weights (libraries of embedders whose subspaces are unit vectors
+            searched by inner product, e.g. ``disentangled``). The ranking is then exactly
+            that of ``Σ w_s ‖q_s - x_s‖²``, which is also the distance reported.
 
         Returns
         -------
         ids : np.ndarray, shape (m,), int64, m <= k
         distances : np.ndarray, shape (m,), float32, ascending
         """
-        rows, dist = self.searcher.search(vector, k * self.rows_per_item)
+        if weights is None:
+            rows, dist = self.searcher.search(vector, k * self.rows_per_item)
+        else:
+            rows, dist = self._weighted(vector, k * self.rows_per_item, weights)
         items = self.row_item[rows]
         _, first = np.unique(items, return_index=True)
         keep = np.sort(first)[:k]
         return items[keep].astype(np.int64), dist[keep]
+
+    def _weighted(self, vector: np.ndarray, k: int, weights: np.ndarray):
+        """Inner-product search with each query subspace scaled by its weight.
+
+        With unit subspaces ``‖q_s - x_s‖² = 2 - 2 q_s·x_s``, so ``Σ w_s ‖q_s - x_s‖² =
+        2 Σ w_s - 2 Σ (w_s q_s)·x_s``: the largest scaled inner product is the nearest.
+        """
+        slices = self.subspaces
+        w = np.asarray(weights, np.float32)
+        if self.manifest.metric != "ip" or len(slices) != len(w):
+            raise LibraryError(
+                f"library {self.path}: subspace weights need an inner-product library with "
+                f"{len(w)} subspaces (it has metric {self.manifest.metric!r} and "
+                f"{len(slices)} subspaces)")
+        q = np.array(vector, np.float32)
+        for (lo, hi), ws in zip(slices, w, strict=True):
+            q[lo:hi] *= ws
+        rows, neg_ip = self.searcher.search(q, k)  # ip searchers report -<q, x>
+        return rows, (2 * w.sum() + 2 * neg_ip).astype(np.float32)
 
     def project(self, vector: np.ndarray) -> np.ndarray:
         """Position of a vector (shape (dim,)) in the library's 3-D map, shape (3,)."""

@@ -10,7 +10,8 @@ from rtsim.errors import ConfigError
 
 __all__ = ["cmd_eval"]
 
-CONFIGS = {"timbre": "models/timbre/train.toml", "stems": "models/stems/mix.toml"}
+CONFIGS = {"timbre": "models/timbre/train.toml", "stems": "models/stems/mix.toml",
+           "disentangled": "models/disentangled/train.toml"}
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -37,8 +38,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
                                            ("drums", "bass", "piano", "guitar", "mix")))
         embs = {n: get(n).load(device=device) for n in names.split(",")}
         results = evaluate_stems(embs, heldout, out, progress=not args.no_progress)
+    elif args.protocol == "disentangled":
+        from rtsim.training.eval.disentangled import evaluate_disentangled
+
+        emb = get(args.embedder or "disentangled").load(device=device)
+        results = evaluate_disentangled(emb, heldout, out, progress=not args.no_progress)
     else:
-        raise ConfigError(f"unknown protocol {args.protocol!r}: timbre or stems")
+        raise ConfigError(f"unknown protocol {args.protocol!r}")
     (out / "results.json").write_text(json.dumps(results, indent=2, default=float) + "\n")
     _print(results)
     print(f"figures and results.json in {out}")

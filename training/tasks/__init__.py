@@ -11,6 +11,7 @@ __all__ = ["TASKS", "make_task"]
 TASKS = {
     "timbre": "rtsim.training.tasks.timbre:TimbreTask",
     "stem": "rtsim.training.tasks.stems:StemTask",
+    "disentangled": "rtsim.training.tasks.disentangled:DisentangledTask",
 }
 
 

@@ -1,0 +1,151 @@
+"""Train the disentangled embedder: masked triplets per dimension plus track triplets.
+
+Similarity per dimension (Lee et al.): sharing the genre, the mood or an instrument, or a
+tempo within 5 BPM. A masked triplet picks a dimension, an anchor piece, a positive piece
+similar to it along that dimension and a negative piece that is not, and compares their
+segments inside that dimension's subspace only (margin 0.1). Track triplets (a positive
+segment from the same piece with at most 50 % overlap, a negative from another) act on
+the whole space, weighted by λ = 0.5.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from rtsim.cache import cache_dir
+from rtsim.training.corpora import ensure_corpus
+from rtsim.training.eval.metrics import triplet_accuracy
+from rtsim.training.losses import MaskedTripletLoss, TripletBatch, TripletMarginLoss
+from rtsim.training.samplers import TrackTripletSampler
+from rtsim.training.tasks.notes import split_keys
+from rtsim.training.tasks.songs import load_segments
+
+__all__ = ["DisentangledTask", "similar", "piece_labels", "dimension_triplets",
+           "song_embeddings"]
+
+TEMPO_BPM = 5.0
+
+
+def piece_labels(labels: dict) -> dict:
+    """The four dimensions of a piece: genre, mood, instrument tags, tempo (BPM)."""
+    return {"genre": labels.get("genre"), "mood": labels.get("mood"),
+            "instrument": frozenset(labels.get("instruments", ())),
+            "tempo": float(labels.get("tempo_bpm", np.nan))}
+
+
+def similar(dim: str, a: dict, b: dict) -> bool:
+    """Whether pieces ``a`` and ``b`` (:func:`piece_labels`) are similar along ``dim``."""
+    if dim == "instrument":
+        return bool(a["instrument"] & b["instrument"])
+    if dim == "tempo":
+        return abs(a["tempo"] - b["tempo"]) <= TEMPO_BPM
+    return a[dim] == b[dim]
+
+
+def dimension_triplets(labels: list[dict], dim: str, n: int, rng) -> np.ndarray:
+    """``n`` (anchor, positive, negative) piece triplets for ``dim``, shape (n, 3)."""
+    m = len(labels)
+    sim = np.array([[i != j and similar(dim, labels[i], labels[j]) for j in range(m)]
+                    for i in range(m)])
+    dis = np.array([[not similar(dim, labels[i], labels[j]) for j in range(m)]
+                    for i in range(m)])
+    anchors = np.flatnonzero(sim.any(1) & dis.any(1))
+    out = np.empty((n, 3), int)
+    for t in range(n):
+        a = rng.choice(anchors)
+        out[t] = a, rng.choice(np.flatnonzero(sim[a])), rng.choice(np.flatnonzero(dis[a]))
+    return out
+
+
+def song_embeddings(model, seg, device, *, n_sub: int) -> np.ndarray:
+    """Mean of each piece's non-overlapping 3-s windows, subspaces re-normalised."""
+    z = seg.embed(model, device)
+    pieces = np.unique(seg.pieces)
+    out = []
+    for p in pieces:
+        sel = (seg.pieces == p) & ((seg.starts - seg.starts[seg.pieces == p].min())
+                                   % seg.window == 0)
+        v = z[sel].mean(0).reshape(n_sub, -1)
+        out.append((v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)).ravel())
+    return np.array(out)
+
+
+class DisentangledTask:
+    """Masked triplets (per dimension) + λ · track triplets; see the module notes.
+
+    Config: ``[data] train`` (a songs corpus), ``validation_fraction``; ``[loss] margin``
+    (0.1), ``track_weight`` (λ = 0.5).
+    Validation score: overall subspace triplet accuracy of validation pieces.
+    """
+
+    def __init__(self, cfg, *, progress: bool = True) -> None:
+        from rtsim.models.disentangled import ARCH_KWARGS, DIMENSIONS, SPEC
+
+        self.spec, self.dims = SPEC, DIMENSIONS
+        self.architecture = "rtsim.models.disentangled.net:DisentangledNet"
+        self.arch_kwargs = {**ARCH_KWARGS, **cfg.kwargs}
+        corpus = ensure_corpus(cfg.data["train"], progress=progress)
+        frac = float(cfg.data.get("validation_fraction", 0.1))
+        common = dict(role="mix", spec=SPEC.frontend, window=SPEC.window,
+                      cache=cache_dir() / "features", progress=progress)
+
+        def pieces_of(keys):
+            return np.array([k.split("/")[0] for k in keys])
+
+        self.train_set = load_segments(
+            corpus, subset=lambda k: ~split_keys(pieces_of(k), fraction=frac), **common)
+        self.val_set = load_segments(
+            corpus, subset=lambda k: split_keys(pieces_of(k), fraction=frac), **common)
+        self.slices = [(s.start, s.stop) for s in SPEC.subspaces]
+        self.masked = MaskedTripletLoss(self.slices, margin=cfg.loss.get("margin", 0.1))
+        self.track = TripletMarginLoss(margin=cfg.loss.get("margin", 0.1), metric="l2")
+        self.track_weight = float(cfg.loss.get("track_weight", 0.5))
+        self.track_sampler = TrackTripletSampler(self.train_set.pieces, self.train_set.starts,
+                                                 window=SPEC.window, seed=cfg.train.seed)
+        self.piece_ids = np.unique(self.train_set.pieces)
+        self.piece_labels = [piece_labels(self.train_set.labels[p]) for p in self.piece_ids]
+        self.segments_of = {i: np.flatnonzero(self.train_set.pieces == p)
+                            for i, p in enumerate(self.piece_ids)}
+        rng = np.random.default_rng(cfg.train.seed)
+        self.pool = {d: dimension_triplets(self.piece_labels, d, 20000, rng) for d in self.dims}
+        val_pieces = np.unique(self.val_set.pieces)
+        self.val_labels = [piece_labels(self.val_set.labels[p]) for p in val_pieces]
+        vrng = np.random.default_rng(12345)
+        self.val_triplets = {d: dimension_triplets(self.val_labels, d, 500, vrng)
+                             for d in self.dims}
+
+    def build_model(self) -> torch.nn.Module:
+        """A fresh disentangled network."""
+        from rtsim.models.disentangled.net import DisentangledNet
+
+        kw = dict(self.arch_kwargs)
+        kw["channels"] = tuple(kw["channels"])
+        return DisentangledNet(**kw)
+
+    def loss(self, model, batch: int, rng: np.random.Generator, device) -> torch.Tensor:
+        """Masked triplet loss of ``batch`` triplets plus λ times ``batch // 2`` track ones."""
+        which = rng.integers(len(self.dims), size=batch)
+        pieces = np.stack([self.pool[self.dims[k]][rng.integers(20000)] for k in which])
+        segs = np.vectorize(lambda p: rng.choice(self.segments_of[p]))(pieces)
+        ta, tp, tn = self.track_sampler.sample(batch // 2)
+        idx = np.concatenate([segs[:, 0], segs[:, 1], segs[:, 2], ta, tp, tn])
+        z = model(torch.from_numpy(self.train_set.windows(idx)).to(device))
+        masked = TripletBatch(*z[: 3 * batch].split(batch))
+        track = TripletBatch(*z[3 * batch :].split(batch // 2))
+        return self.masked(masked, torch.from_numpy(which).to(device)) + \
+            self.track_weight * self.track(track)
+
+    def validate(self, model, device) -> dict[str, float]:
+        """Triplet accuracy of validation pieces per dimension, subspace and whole space."""
+        emb = song_embeddings(model, self.val_set, device, n_sub=len(self.dims))
+        out, overall = {}, []
+        for k, d in enumerate(self.dims):
+            t = self.val_triplets[d]
+            lo, hi = self.slices[k]
+            sub = triplet_accuracy(emb[t[:, 0], lo:hi], emb[t[:, 1], lo:hi], emb[t[:, 2], lo:hi])
+            out[f"{d}_subspace"] = sub
+            out[f"{d}_whole"] = triplet_accuracy(emb[t[:, 0]], emb[t[:, 1]], emb[t[:, 2]])
+            overall.append(sub)
+        out["score"] = out["overall_subspace"] = float(np.mean(overall))
+        return out
