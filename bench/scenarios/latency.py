@@ -34,6 +34,7 @@ def engine_config(args, *, clip, libraries: dict, osc_port: int, loop: bool = Tr
                       "update_divisor": args.update_divisor} for n, lib in libraries.items()],
         "osc": {"port": osc_port, "timetag": "capture"},
         "zmq": {"enabled": False},
+        "control": {"enabled": False},
     })
 
 

@@ -37,8 +37,8 @@ def run(args) -> Report:
         proc = subprocess.Popen([*_rtsim(), "run", "--input", str(assets.clip), "--library",
                                  str(assets.library), "--embedder", embedder,
                                  "--osc", f"127.0.0.1:{tap.port}", "--no-zmq", "--no-view",
-                                 "--device", args.device], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, text=True)
+                                 "--device", args.device, "--set", "control.enabled=false"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         first = None
         while first is None and proc.poll() is None and time.time() - t0 < 60:
             hops = [a for a, d in list(tap.raw) if b"/seq\x00" in d and b"status" not in d]

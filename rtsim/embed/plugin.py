@@ -177,6 +177,8 @@ class Embedder:
         np.ndarray, shape (batch, dim), float32
             L2-normalised when the metric is cosine.
         """
+        if isinstance(windows, np.ndarray) and not windows.flags.writeable:
+            windows = windows.copy()  # torch cannot wrap read-only arrays (strided views)
         x = torch.as_tensor(windows, dtype=torch.float32).to(self.device, non_blocking=True)
         with torch.inference_mode():
             y = self._forward(x)

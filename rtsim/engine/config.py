@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from rtsim.audio.sources import SourceConfig
+from rtsim.engine.control import ControlConfig
 from rtsim.engine.engine import EngineConfig
 from rtsim.errors import ConfigError
 from rtsim.features.onset import OnsetConfig
@@ -96,6 +97,7 @@ class RtsimConfig:
     onset: OnsetConfig = field(default_factory=OnsetConfig)
     osc: OscConfig = field(default_factory=OscConfig)
     zmq: ZmqConfig = field(default_factory=ZmqConfig)
+    control: ControlConfig = field(default_factory=ControlConfig)
 
 
 def load_config(path: str | Path | None = None, *, patch: dict[str, Any] | None = None,

@@ -170,6 +170,7 @@ class Engine:
         self._next_heartbeat = 0.0
         self.started_at: float | None = None
         self.first_hop_at: float | None = None
+        self.control = None  # a ControlPlane, attached by the wiring
 
     # -- wiring ----------------------------------------------------------------------
     def _build_taps(self, routes: Sequence[Route], onset: OnsetConfig) -> None:
@@ -250,6 +251,8 @@ class Engine:
         previous_interval = sys.getswitchinterval()
         sys.setswitchinterval(self.config.switch_interval_ms / 1000)
         self.source.start(self.ring)
+        if self.control is not None:
+            self.control.start()
         failures = 0
         try:
             while not self._stop.is_set():
@@ -273,6 +276,8 @@ class Engine:
                     break
                 self._maybe_heartbeat()
         finally:
+            if self.control is not None:
+                self.control.stop()
             self.source.stop()
             self._heartbeat()
             sys.setswitchinterval(previous_interval)

@@ -118,6 +118,8 @@ class Lifecycle:
         engine.stop()
         if not engine.join(timeout=1.5):
             log.warning("engine thread did not stop within 1.5 s")
+        if engine.control is not None:
+            engine.control.stop()
         for pub in engine.publishers:
             try:
                 pub.close()

@@ -87,6 +87,8 @@ class Pipeline:
         self.state = self.windows.init_state()
         self.counters = PipelineCounters()
         self.pending_onset: PendingOnset | None = None
+        self.weights: np.ndarray | None = None  # subspace weights (set by the control plane)
+        self.pins: dict[int, np.ndarray] = {}    # subspace index -> pinned reference vector
         self.last: HopEvent | None = None
         self._trigger_seq = 0
 
@@ -154,7 +156,8 @@ class Pipeline:
             ids, dist, names = _EMPTY_I, _EMPTY_F, ()
             self.counters.silent += 1
         else:
-            ids, dist = self.library.search(vector, self.k)
+            query = self._query(vector)
+            ids, dist = self.library.search(query, self.k, weights=self.weights)
             names = tuple(self.library.names[i] for i in ids)
         xyz = self.library.project(vector)
         timer.record("search", time.perf_counter() - t1)
@@ -164,6 +167,16 @@ class Pipeline:
         self.counters.hops += 1
         self.last = ev
         return [ev, *self._trigger(ev)]
+
+    def _query(self, vector: np.ndarray) -> np.ndarray:
+        """The search query: the live vector with pinned subspaces replaced."""
+        if not self.pins:
+            return vector
+        q = vector.copy()
+        for idx, ref in self.pins.items():
+            lo, hi = self.library.subspaces[idx]
+            q[lo:hi] = ref
+        return q
 
     def _trigger(self, ev: HopEvent) -> list[TriggerEvent]:
         """The trigger of a pending onset, once a window that ends after it has a match."""

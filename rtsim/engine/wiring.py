@@ -17,6 +17,7 @@ import torch
 from rtsim.audio.open import open_source
 from rtsim.embed import get
 from rtsim.engine.config import RtsimConfig
+from rtsim.engine.control import ControlPlane
 from rtsim.engine.engine import Engine, Publisher, Route
 from rtsim.engine.pipeline import Pipeline
 from rtsim.errors import ConfigError
@@ -89,6 +90,13 @@ def build_engine(cfg: RtsimConfig, *, extra_publishers: Sequence[Publisher] = ()
         engine = Engine(source=source, routes=routes,
                         publishers=[*publishers, *extra_publishers], config=cfg.engine,
                         onset=cfg.onset, realtime=realtime)
+    except BaseException:
+        source.stop()
+        for p in publishers:
+            p.close()
+        raise
+    try:
+        engine.control = ControlPlane(engine, cfg.control)
     except BaseException:
         source.stop()
         for p in publishers:

@@ -202,21 +202,33 @@ def _bind(context: zmq.Context, config: ZmqConfig) -> zmq.Socket:
     sock.setsockopt(zmq.LINGER, 0)
     sock.setsockopt(zmq.SNDHWM, config.sndhwm)
     sock.setsockopt(zmq.XPUB_NODROP, 1)
-    # A socket closed a moment ago (a config reload) releases its port asynchronously, in
-    # ZeroMQ's I/O thread: retry "address in use" briefly before giving up.
-    deadline = time.monotonic() + BIND_RETRY_S
+    bind_with_retry(sock, config.endpoint)
+    log.info("ZeroMQ PUB on %s", config.endpoint)
+    return sock
+
+
+def bind_with_retry(sock: zmq.Socket, endpoint: str, *, retry_s: float = BIND_RETRY_S) -> None:
+    """Bind ``sock``, retrying "address in use" for ``retry_s``.
+
+    A socket closed a moment ago (a config reload) releases its port asynchronously, in
+    ZeroMQ's I/O thread.
+
+    Raises
+    ------
+    ConfigError
+        Naming the endpoint, if it cannot be bound (the socket is then closed).
+    """
+    deadline = time.monotonic() + retry_s
     while True:
         try:
-            sock.bind(config.endpoint)
-            break
+            sock.bind(endpoint)
+            return
         except zmq.ZMQError as exc:
             if exc.errno == zmq.EADDRINUSE and time.monotonic() < deadline:
                 time.sleep(0.02)
                 continue
             sock.close(linger=0)
-            raise ConfigError(f"zmq endpoint={config.endpoint!r} cannot be bound: {exc}") from exc
-    log.info("ZeroMQ PUB on %s", config.endpoint)
-    return sock
+            raise ConfigError(f"zmq endpoint={endpoint!r} cannot be bound: {exc}") from exc
 
 
 def recv_event(socket: zmq.Socket, *, flags: int = 0) -> tuple[str, dict, np.ndarray | None]:

@@ -58,7 +58,7 @@ def test_run_a_file_to_oscdump(tmp_path, one_shot_library):
     try:
         r = run("rtsim", "run", "--input", clip, "--fast", "--library", one_shot_library,
                 "--osc", f"127.0.0.1:{dump.port}", "--no-zmq", "--no-view", "--device", "cpu",
-                "--save-config", tmp_path / "used.toml")
+                "--save-config", tmp_path / "used.toml", "--set", "control.enabled=false")
         time.sleep(0.3)
         lines = [parse(x) for x in dump.drain()]
     finally:
@@ -84,6 +84,7 @@ def test_demo_runs_on_embedded_defaults(tmp_path):
         port = s.getsockname()[1]
     r = run("rtsim", "demo", "--fast", "--no-view", "--device", "cpu",
             "--zmq", f"tcp://127.0.0.1:{port}", "--osc", "127.0.0.1:9",
+            "--set", "control.enabled=false",
             env={"RTSIM_CACHE": str(tmp_path)}, timeout=300)
     assert r.returncode == 0, r.stderr
     assert "rtsim demo: 25 notes" in r.stdout and "missed 0" in r.stdout

@@ -36,6 +36,9 @@ k = {k}
 [osc]
 enabled = false
 
+[control]
+enabled = false
+
 [zmq]
 endpoint = "{endpoint}"
 """)

@@ -49,6 +49,7 @@ def run_file(path, library, *, patch=None, overrides=(), realtime=False):
         "embedder": [{"name": "pca", "library": str(library), "k": 3}],
         "osc": {"enabled": False},
         "zmq": {"enabled": False},
+        "control": {"enabled": False},
         "engine": {"device": "cpu"},
     }
     from rtsim.engine.config import merge

@@ -19,7 +19,7 @@ from tests.oscdump import OscDump, needs_oscdump, parse
 
 def _config(library, **patch):
     base = {"embedder": [{"name": "pca", "library": str(library), "k": 3}],
-            "engine": {"device": "cpu"}}
+            "engine": {"device": "cpu"}, "control": {"enabled": False}}
     from rtsim.engine.config import merge
 
     return load_config(None, patch=merge(base, patch))

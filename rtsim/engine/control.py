@@ -1,0 +1,341 @@
+"""The control plane: commands over OSC (UDP) and ZeroMQ (REP), applied between hops.
+
+Both transports speak the schema's ``[control]`` addresses (``osc_schemas/schema.toml``):
+an OSC datagram, or a ZeroMQ JSON request ``{"address": "/rtsim/ctl/disentangled/weights",
+"args": [1, 0, 0.5, 0]}``. A command is checked (our own OSC checker before python-osc,
+then arity, type, finiteness and range from the schema, then meaning: known embedder,
+weights not all zero, ...), queued for the engine (bounded; overflow is refused and
+counted) and applied between hops; the answer (``/rtsim/reply request ok|error detail``,
+or JSON ``{"ok": ..., "detail": ...}``) goes to the sender once it has been applied. A
+rejected command changes nothing. Binding is loopback by default; another interface needs
+an explicit allow-list of source addresses.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import math
+import socket
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rtsim.errors import ConfigError, RtsimError, WireError
+from rtsim.publish.osc import encode_message
+from rtsim.publish.oscin import decode_datagram
+from rtsim.publish.schema import load_schema
+
+__all__ = ["ControlConfig", "ControlPlane"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ControlConfig:
+    """Where commands are received.
+
+    Parameters
+    ----------
+    enabled : bool
+    host : str
+        OSC bind address (loopback by default).
+    port : int
+        OSC UDP port.
+    zmq_endpoint : str or None
+        ZeroMQ REP bind endpoint (None: no ZeroMQ control).
+    allow : tuple of str
+        Source addresses accepted; required (non-empty) when ``host`` is not loopback.
+    roots : tuple of str
+        Folders that paths in commands (reference clips, libraries) must lie inside;
+        empty: the current directory.
+    timeout_s : float
+        Longest wait for the engine to apply a command before answering an error.
+    """
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = 9001
+    zmq_endpoint: str | None = "tcp://127.0.0.1:5557"
+    allow: tuple[str, ...] = ()
+    roots: tuple[str, ...] = ()
+    timeout_s: float = 2.0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.port <= 65535:
+            raise ConfigError(f"control port={self.port} must be in [0, 65535]")
+        loopback = self.host in ("localhost",) or ipaddress.ip_address(
+            socket.gethostbyname(self.host)).is_loopback
+        if not loopback and not self.allow:
+            raise ConfigError(f"control host={self.host!r} is not loopback: give allow = "
+                              "[source addresses] to accept commands from other machines")
+        if self.zmq_endpoint and not _loopback_endpoint(self.zmq_endpoint) and not self.allow:
+            raise ConfigError(f"control zmq_endpoint={self.zmq_endpoint!r} is not loopback: "
+                              "give allow = [...] as well")
+
+
+def _loopback_endpoint(endpoint: str) -> bool:
+    if endpoint.startswith(("inproc://", "ipc://")):
+        return True
+    host = endpoint.split("://", 1)[-1].rsplit(":", 1)[0]
+    return host in ("127.0.0.1", "localhost", "[::1]")
+
+
+class ControlPlane:
+    """Receive, check, queue, apply and answer commands for one engine."""
+
+    def __init__(self, engine, config: ControlConfig) -> None:
+        self.engine, self.config = engine, config
+        self.schema = load_schema()
+        self.counters = {"received": 0, "applied": 0, "rejected": 0, "malformed": 0,
+                         "refused_source": 0}
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._sock: socket.socket | None = None
+        self._rep = None
+        self._log_budget = 20
+        if config.enabled:
+            self._bind()
+
+    def _bind(self) -> None:
+        """Open the sockets now, so that a port in use is a start-up error."""
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            self._sock.bind((self.config.host, self.config.port))
+        except OSError as exc:
+            self._sock.close()
+            raise ConfigError(f"control port {self.config.host}:{self.config.port} cannot be "
+                              f"bound: {exc}") from exc
+        self._sock.settimeout(0.1)
+        if self.config.zmq_endpoint:
+            import zmq
+
+            from rtsim.publish.zmq import bind_with_retry
+
+            self._rep = zmq.Context.instance().socket(zmq.REP)
+            self._rep.setsockopt(zmq.LINGER, 0)
+            try:
+                bind_with_retry(self._rep, self.config.zmq_endpoint)
+            except ConfigError:
+                self._sock.close()
+                raise
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the receiving threads."""
+        if self._sock is None:
+            return
+        self._stop.clear()
+        self._spawn(self._osc_loop, "rtsim-control-osc")
+        if self._rep is not None:
+            self._spawn(self._zmq_loop, "rtsim-control-zmq")
+
+    @property
+    def port(self) -> int:
+        """The bound OSC port (useful with port 0)."""
+        return self._sock.getsockname()[1] if self._sock else 0
+
+    def stop(self) -> None:
+        """Stop the threads and close the sockets (idempotent)."""
+        self._stop.set()
+        for t in self._threads:
+            t.join(1.0)
+        self._threads.clear()
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+        if self._rep is not None and not self._rep.closed:
+            self._rep.close(linger=0)
+        self._rep = None
+
+    def _spawn(self, target, name: str) -> None:
+        t = threading.Thread(target=target, name=name, daemon=True)
+        t.start()
+        self._threads.append(t)
+
+    # -- transports --------------------------------------------------------------------
+    def _osc_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data, addr = self._sock.recvfrom(65536)
+            except (TimeoutError, OSError):
+                continue
+            if self.config.allow and addr[0] not in self.config.allow:
+                self.counters["refused_source"] += 1
+                continue
+            try:
+                commands = decode_datagram(data)
+            except WireError as exc:
+                self.counters["malformed"] += 1
+                self._rate_limited("malformed OSC from %s: %s", addr, exc)
+                continue
+            for address, args in commands:
+                self.submit(address, args, lambda ok, detail, a=address, to=addr:
+                            self._osc_reply(to, a, ok, detail))
+
+    def _osc_reply(self, to, address: str, ok: bool, detail: str) -> None:
+        if address == "/rtsim/ping" and ok:
+            packet = encode_message("/rtsim/pong", "i", [int(detail)])
+        else:
+            packet = encode_message("/rtsim/reply", "sss",
+                                    [address, "ok" if ok else "error", detail[:400]])
+        try:
+            self._sock.sendto(packet, to)
+        except (OSError, AttributeError):
+            pass
+
+    def _zmq_loop(self) -> None:
+        import zmq
+
+        poller = zmq.Poller()
+        poller.register(self._rep, zmq.POLLIN)
+        while not self._stop.is_set():
+            if not poller.poll(100):
+                continue
+            raw = self._rep.recv()
+            try:
+                req = json.loads(raw)
+                address, args = req["address"], tuple(req.get("args", ()))
+                if not isinstance(address, str):
+                    raise TypeError("address must be a string")
+            except (ValueError, KeyError, TypeError) as exc:
+                self.counters["malformed"] += 1
+                self._rep.send_json({"ok": False, "detail": f"malformed request: {exc}"})
+                continue
+            done: Future = Future()
+            self.submit(address, args, lambda ok, detail, f=done: f.set_result((ok, detail)))
+            try:
+                ok, detail = done.result(timeout=self.config.timeout_s)
+            except TimeoutError:
+                ok, detail = False, "the engine did not apply the command in time"
+            self._rep.send_json({"ok": ok, "detail": "" if ok else detail,
+                                 **({"pong": int(detail)} if ok and address == "/rtsim/ping"
+                                    else {})})
+
+    # -- commands ----------------------------------------------------------------------
+    def submit(self, address: str, args: tuple, reply: Callable[[bool, str], None]) -> None:
+        """Check a command; queue it for the engine; ``reply(ok, detail)`` when done."""
+        self.counters["received"] += 1
+        try:
+            apply = self._prepare(address, args)
+        except (WireError, RtsimError, ValueError) as exc:
+            self.counters["rejected"] += 1
+            reply(False, str(exc))
+            return
+        if apply is None:  # answered at once (ping)
+            reply(True, str(args[0]))
+            return
+
+        def run() -> None:
+            try:
+                apply()
+            except Exception as exc:  # a command that fails at apply time changes nothing
+                self.counters["rejected"] += 1
+                reply(False, str(exc))
+                return
+            self.counters["applied"] += 1
+            reply(True, "")
+
+        if not self.engine.call_soon(run):
+            self.counters["rejected"] += 1
+            reply(False, "the command queue is full")
+
+    def _prepare(self, address: str, args: tuple):
+        """The checked command as a closure to run between hops (None: answer now)."""
+        found = [(s, p) for s, p in self.schema.resolve(address) if s.direction == "in"]
+        if not found:
+            raise WireError(f"unknown control address {address[:80]!r}")
+        spec, params = found[0]
+        spec.check_args(args)
+        if spec.key == "ping":
+            return None
+        pipeline = self._pipeline(params.get("embedder", ""))
+        if spec.key == "weights":
+            return self._weights(pipeline, args)
+        if spec.key == "k":
+            return lambda: setattr(pipeline, "k", int(args[0]))
+        if spec.key == "enable":
+            return lambda: setattr(pipeline, "enabled", bool(args[0]))
+        if spec.key == "pin":
+            return self._pin(pipeline, *args)
+        if spec.key == "unpin":
+            return self._unpin(pipeline, args[0])
+        raise WireError(f"{address}: not supported by this engine yet")
+
+    def _pipeline(self, name: str):
+        for p in self.engine.pipelines:
+            if p.name == name:
+                return p
+        raise WireError(f"unknown embedder {name!r}; running: "
+                        f"{', '.join(p.name for p in self.engine.pipelines)}")
+
+    @staticmethod
+    def _weights(pipeline, args):
+        w = np.asarray(args, np.float32)
+        n = len(pipeline.library.subspaces)
+        if n != len(w):
+            raise WireError(f"{pipeline.name} has {n} subspaces, got {len(w)} weights")
+        if not all(math.isfinite(v) and v >= 0 for v in args) or not w.any():
+            raise WireError(f"weights {list(args)} must be finite, >= 0 and not all zero")
+        return lambda: setattr(pipeline, "weights", w)
+
+    def _subspace(self, pipeline, name: str) -> int:
+        names = [s["name"] for s in pipeline.library.manifest.embedder_spec["subspaces"]]
+        if name not in names:
+            raise WireError(f"{pipeline.name} has no subspace {name!r}; it has {names}")
+        return names.index(name)
+
+    def _pin(self, pipeline, subspace: str, path: str):
+        idx = self._subspace(pipeline, subspace)
+        clip = self._inside_roots(path)
+        vector = reference_vector(pipeline.embedder, clip)  # off the hop path: this thread
+        lo, hi = pipeline.library.subspaces[idx]
+        return lambda: pipeline.pins.__setitem__(idx, vector[lo:hi])
+
+    def _unpin(self, pipeline, subspace: str):
+        if subspace == "all":
+            return pipeline.pins.clear
+        idx = self._subspace(pipeline, subspace)
+        return lambda: pipeline.pins.pop(idx, None)
+
+    def _inside_roots(self, path: str) -> Path:
+        """Resolve ``path`` (relative to the first root) and refuse anything outside."""
+        roots = [Path(r).resolve() for r in self.config.roots] or [Path.cwd().resolve()]
+        p = Path(path)
+        if p.is_absolute() or ".." in p.parts:
+            raise WireError(f"path {path!r} must be relative, without '..'")
+        full = (roots[0] / p).resolve()  # resolves symlinks
+        if not any(full.is_relative_to(r) for r in roots):
+            raise WireError(f"path {path!r} leads outside the configured roots")
+        if not full.is_file():
+            raise WireError(f"no such file: {path!r}")
+        return full
+
+    def _rate_limited(self, fmt: str, *args) -> None:
+        if self._log_budget > 0:
+            self._log_budget -= 1
+            log.warning(fmt, *args)
+
+
+def reference_vector(embedder, path: Path) -> np.ndarray:
+    """Song-level embedding of a clip: the mean of its non-overlapping windows."""
+    from rtsim.audio.files import load_audio
+    from rtsim.embed import frame_windows
+
+    spec = embedder.spec
+    x, _ = load_audio(path, sr=spec.frontend.sr)
+    frames = embedder.frontend().offline(x, primed=True).cpu().numpy()
+    windows = frame_windows(frames, window=spec.window, hop=spec.window)
+    if len(windows) == 0:
+        windows = frame_windows(frames, window=spec.window, hop=1)[-1:]
+        if len(windows) == 0:
+            raise WireError(f"clip {path.name!r} is shorter than one model window")
+    v = embedder(np.ascontiguousarray(windows)).mean(0)
+    for s in spec.subspaces:
+        v[s.start:s.stop] /= max(float(np.linalg.norm(v[s.start:s.stop])), 1e-12)
+    return v

@@ -1,0 +1,186 @@
+"""The control plane over real sockets: OSC (UDP) and ZeroMQ (REP), applied between hops."""
+
+import socket
+import struct
+import time
+
+import numpy as np
+import pytest
+import torch
+import zmq
+
+from rtsim.embed import EmbedderPlugin, EmbedderSpec, Subspace, registry
+from rtsim.engine.config import load_config, merge
+from rtsim.engine.control import ControlConfig
+from rtsim.engine.wiring import build_engine
+from rtsim.errors import ConfigError
+from rtsim.features import MelSpec
+from rtsim.index.build import build_library
+from rtsim.publish.osc import encode_message
+from rtsim.publish.oscin import decode_datagram
+from tests.engine.helpers import Collector, write_clip
+
+
+def _free_tcp() -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"tcp://127.0.0.1:{s.getsockname()[1]}"
+
+
+class _Client:
+    """An OSC client on loopback that also receives the replies."""
+
+    def __init__(self, port):
+        self.port = port
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(3.0)
+
+    def send(self, address, tags="", args=()):
+        self.sock.sendto(encode_message(address, tags, list(args)), ("127.0.0.1", self.port))
+
+    def ask(self, address, tags="", args=()):
+        self.send(address, tags, args)
+        return decode_datagram(self.sock.recv(4096))[0]
+
+
+@pytest.fixture
+def running(tmp_path, one_shot_library):
+    clip = write_clip(tmp_path / "c.wav", [(0.2 + 0.8 * i, "organ", 60) for i in range(8)],
+                      seconds=7.0)
+    endpoint = _free_tcp()
+    cfg = load_config(None, patch={
+        "source": {"kind": "file", "path": str(clip), "realtime": True, "loop": True},
+        "embedder": [{"name": "pca", "library": str(one_shot_library), "k": 4}],
+        "osc": {"enabled": False}, "zmq": {"enabled": False}, "engine": {"device": "cpu"},
+        "control": {"port": 0, "zmq_endpoint": endpoint, "roots": [str(tmp_path)]}})
+    col = Collector()
+    engine = build_engine(cfg, extra_publishers=[col])
+    engine.start()
+    req = zmq.Context.instance().socket(zmq.REQ)
+    req.setsockopt(zmq.LINGER, 0)
+    req.connect(endpoint)
+    yield engine, col, _Client(engine.control.port), req
+    req.close()
+    engine.stop()
+    engine.join(5)
+
+
+def _zmq(req, address, *args):
+    req.send_json({"address": address, "args": list(args)})
+    assert req.poll(3000), "no reply"
+    return req.recv_json()
+
+
+def _wait(cond, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_ping_k_enable_over_osc_and_zeromq(running):
+    engine, col, osc, req = running
+    assert osc.ask("/rtsim/ping", "i", [42]) == ("/rtsim/pong", (42,))
+    assert _zmq(req, "/rtsim/ping", 7) == {"ok": True, "detail": "", "pong": 7}
+    assert osc.ask("/rtsim/ctl/pca/k", "i", [2]) == ("/rtsim/reply", ("/rtsim/ctl/pca/k", "ok", ""))
+    assert _wait(lambda: col.hops and col.hops[-1].k in (0, 2) and any(
+        h.k == 2 for h in col.hops[-5:]))
+    assert _zmq(req, "/rtsim/ctl/pca/enable", 0)["ok"]
+    n = len(col.hops)
+    time.sleep(0.5)
+    assert len(col.hops) == n  # paused: no hops
+    assert _zmq(req, "/rtsim/ctl/pca/enable", 1)["ok"]
+    assert _wait(lambda: len(col.hops) > n)
+
+
+def test_rejected_commands_change_nothing_and_say_why(running):
+    engine, col, osc, req = running
+    addr, (request, status, detail) = osc.ask("/rtsim/ctl/pca/k", "i", [0])
+    assert (request, status) == ("/rtsim/ctl/pca/k", "error") and "k=0" in detail
+    _, (_, status, detail) = osc.ask("/rtsim/ctl/pca/weights", "ffff", [1, 0, 0, 0])
+    assert status == "error" and "0 subspaces" in detail
+    _, (_, status, detail) = osc.ask("/rtsim/ctl/nobody/k", "i", [3])
+    assert status == "error" and "unknown embedder 'nobody'" in detail
+    nan = encode_message("/rtsim/ctl/pca/weights", "ffff", [9.0, 0, 0, 0]).replace(
+        struct.pack(">f", 9.0), struct.pack(">f", float("nan")))  # our encoder refuses NaN
+    osc.sock.sendto(nan, ("127.0.0.1", osc.port))
+    _, (_, status, detail) = decode_datagram(osc.sock.recv(4096))[0]
+    assert status == "error" and "finite" in detail
+    reply = _zmq(req, "/rtsim/ctl/pca/k", "three")
+    assert not reply["ok"] and "expected type 'i'" in reply["detail"]
+    req.send(b"{not json")
+    assert req.poll(3000) and "malformed" in req.recv_json()["detail"]
+    osc.sock.sendto(b"#bundle\0" + b"\0" * 8 + b"\xff\xff\xff\xf8", ("127.0.0.1", osc.port))
+    assert osc.ask("/rtsim/ping", "i", [1]) == ("/rtsim/pong", (1,))  # still answering
+    assert engine.control.counters["malformed"] >= 2
+    assert engine.pipelines[0].k == 4 and engine.pipelines[0].weights is None
+
+
+class _UnitSubspaces(torch.nn.Module):
+    """Four unit 8-d subspaces from fixed random projections of the window's mean frame."""
+
+    def __init__(self, proj):
+        super().__init__()
+        self.register_buffer("proj", proj)
+
+    def forward(self, x):
+        z = (x.mean(1) @ self.proj).view(-1, 4, 8)
+        return torch.nn.functional.normalize(z, dim=-1).flatten(1)
+
+
+@pytest.fixture
+def subspace_embedder(monkeypatch):
+    spec = EmbedderSpec(name="four", frontend=MelSpec(), window=8, hop=4, dim=32, metric="ip",
+                        subspaces=tuple(Subspace(n, 8 * i, 8 * i + 8) for i, n in
+                                        enumerate(("genre", "mood", "instrument", "tempo"))))
+    state = {"proj": torch.from_numpy(np.random.default_rng(0).standard_normal((128, 32))
+                                      .astype(np.float32))}
+    plugin = EmbedderPlugin(spec=spec, build=lambda s: _UnitSubspaces(s["proj"]),
+                            fit=lambda w, s: state)
+    monkeypatch.setattr(registry, "_registry", {**registry._registry, "four": plugin})
+    return plugin
+
+
+def test_weights_and_pins_reach_the_search(tmp_path, sample_folder, subspace_embedder):
+    lib = tmp_path / "lib"
+    build_library(sample_folder / "organ", lib, plugin=subspace_embedder, progress=False)
+    clip = write_clip(tmp_path / "ref.wav", [(0.1, "organ", 48)], seconds=3.5)
+    cfg = load_config(None, patch=merge({
+        "source": {"kind": "file", "path": str(clip), "realtime": True, "loop": True},
+        "embedder": [{"name": "four", "library": str(lib), "k": 2}],
+        "osc": {"enabled": False}, "zmq": {"enabled": False}, "engine": {"device": "cpu"},
+        "control": {"port": 0, "zmq_endpoint": None, "roots": [str(tmp_path)]}}, {}))
+    engine = build_engine(cfg)
+    engine.start()
+    try:
+        osc = _Client(engine.control.port)
+        pipe = engine.pipelines[0]
+        assert osc.ask("/rtsim/ctl/four/weights", "ffff", [1, 0, 0.5, 0])[1][1] == "ok"
+        np.testing.assert_allclose(pipe.weights, [1, 0, 0.5, 0])
+        _, (_, status, detail) = osc.ask("/rtsim/ctl/four/weights", "ffff", [0, 0, 0, 0])
+        assert status == "error" and "not all zero" in detail
+        np.testing.assert_allclose(pipe.weights, [1, 0, 0.5, 0])  # unchanged
+        assert osc.ask("/rtsim/ctl/four/pin", "ss", ["tempo", "ref.wav"])[1][1] == "ok"
+        assert set(pipe.pins) == {3} and np.linalg.norm(pipe.pins[3]) == pytest.approx(1.0)
+        for bad, why in (("../etc/passwd", "without '..'"), ("/etc/passwd", "relative"),
+                         ("missing.wav", "no such file")):
+            _, (_, status, detail) = osc.ask("/rtsim/ctl/four/pin", "ss", ["mood", bad])
+            assert status == "error" and why in detail
+        _, (_, status, detail) = osc.ask("/rtsim/ctl/four/pin", "ss", ["colour", "ref.wav"])
+        assert status == "error" and "no subspace 'colour'" in detail
+        hops = pipe.counters.hops
+        assert _wait(lambda: pipe.counters.hops > hops + 3)  # searching with weights + pin
+        assert osc.ask("/rtsim/ctl/four/unpin", "s", ["all"])[1][1] == "ok"
+        assert pipe.pins == {}
+    finally:
+        engine.stop()
+        engine.join(5)
+
+
+def test_non_loopback_needs_an_allow_list():
+    with pytest.raises(ConfigError, match="not loopback"):
+        ControlConfig(host="0.0.0.0")
+    ControlConfig(host="0.0.0.0", allow=("192.168.1.20",))
