@@ -7,6 +7,7 @@ import logging
 import numpy as np
 import pytest
 import soundfile as sf
+import torch
 
 from rtsim.demo.sounds import render_note
 
@@ -65,6 +66,35 @@ def one_shot_library(tmp_path_factory):
     write_samples(root / "samples")
     build_library(root / "samples", root / "lib", plugin=get("pca"), progress=False)
     return root / "lib"
+
+
+class _UnitSubspaces(torch.nn.Module):
+    """Four unit 8-d subspaces from fixed random projections of the window's mean frame."""
+
+    def __init__(self, proj):
+        super().__init__()
+        self.register_buffer("proj", proj)
+
+    def forward(self, x):
+        z = (x.mean(1) @ self.proj).view(-1, 4, 8)
+        return torch.nn.functional.normalize(z, dim=-1).flatten(1)
+
+
+@pytest.fixture
+def subspace_embedder(monkeypatch):
+    """A registered embedder ``four`` with four named unit subspaces (like disentangled)."""
+    from rtsim.embed import EmbedderPlugin, EmbedderSpec, Subspace, registry
+    from rtsim.features import MelSpec
+
+    spec = EmbedderSpec(name="four", frontend=MelSpec(), window=8, hop=4, dim=32, metric="ip",
+                        subspaces=tuple(Subspace(n, 8 * i, 8 * i + 8) for i, n in
+                                        enumerate(("genre", "mood", "instrument", "tempo"))))
+    state = {"proj": torch.from_numpy(np.random.default_rng(0).standard_normal((128, 32))
+                                      .astype(np.float32))}
+    plugin = EmbedderPlugin(spec=spec, build=lambda s: _UnitSubspaces(s["proj"]),
+                            fit=lambda w, s: state)
+    monkeypatch.setattr(registry, "_registry", {**registry._registry, "four": plugin})
+    return plugin
 
 
 @pytest.fixture(autouse=True)

@@ -224,6 +224,11 @@ def cmd_query(args: argparse.Namespace) -> int:
     lib = Library.open(args.library)
     emb = lib.load_embedder(get(lib.manifest.embedder), device=resolve_device(args.device))
     spec = emb.spec
+    examples = _examples(args)
+    if examples or args.weights:
+        return _query_by_examples(args, lib, emb, examples)
+    if args.audio is None:
+        raise ConfigError("give an AUDIO file to query, or examples such as --genre A.wav")
     x, _ = load_audio(args.audio, sr=spec.frontend.sr)
     build = lib.manifest.build_config
     fw = file_windows(x, frontend=emb.frontend(), window=spec.window, hop=spec.hop,
@@ -243,6 +248,50 @@ def cmd_query(args: argparse.Namespace) -> int:
             print(f"{args.audio} @ {t:.2f} s:")
             _print_matches(lib, *lib.search(v, args.k))
             next_t = t + args.every
+    return 0
+
+
+def _examples(args) -> dict[str, str]:
+    out = {d: getattr(args, d) for d in ("genre", "mood", "instrument", "tempo")
+           if getattr(args, d, None)}
+    for item in args.example:
+        name, sep, path = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--example {item!r} must look like SUBSPACE=AUDIO")
+        out[name] = path
+    return out
+
+
+def _query_by_examples(args, lib, emb, examples: dict[str, str]) -> int:
+    """Lee et al.'s query by several examples: each subspace from its own clip."""
+    import numpy as np
+
+    from rtsim.index.build import clip_vector
+
+    names = [s.name for s in emb.spec.subspaces]
+    unknown = sorted(set(examples) - set(names))
+    if unknown:
+        raise ConfigError(f"{emb.spec.name} has no subspace {unknown}; it has {names}")
+    base = clip_vector(emb, args.audio) if args.audio else None
+    query = np.zeros(emb.spec.dim, np.float32)
+    weights = np.zeros(len(names), np.float32)
+    for i, s in enumerate(emb.spec.subspaces):
+        src = clip_vector(emb, examples[s.name]) if s.name in examples else base
+        if src is not None:
+            query[s.start : s.stop] = src[s.start : s.stop]
+            weights[i] = 1.0
+    if args.weights:
+        try:
+            weights = np.array([float(w) for w in args.weights.split(",")], np.float32)
+        except ValueError as exc:
+            raise ConfigError(f"--weights={args.weights!r} must be numbers") from exc
+    if len(weights) != len(names) or not (weights >= 0).all() or not weights.any():
+        raise ConfigError(f"weights {weights.tolist()} must be {len(names)} numbers >= 0, "
+                          "not all zero")
+    parts = [f"{n}={examples.get(n, args.audio)}" for n, w in zip(names, weights, strict=True)
+             if w > 0]
+    print("query: " + ", ".join(parts) + f" (weights {weights.tolist()})")
+    _print_matches(lib, *lib.search(query, args.k, weights=weights))
     return 0
 
 

@@ -61,9 +61,16 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("library")
     info.set_defaults(func="rtsim.cli.commands:cmd_index_info")
 
-    query = sub.add_parser("query", help="offline top-k matches for an audio file")
+    query = sub.add_parser("query", help="offline top-k matches for an audio file, or for "
+                           "several examples, one per subspace")
     query.add_argument("library")
-    query.add_argument("audio")
+    query.add_argument("audio", nargs="?", help="the query (optional with examples)")
+    for dim in ("genre", "mood", "instrument", "tempo"):
+        query.add_argument(f"--{dim}", metavar="AUDIO",
+                           help=f"take the {dim} subspace from this example")
+    query.add_argument("--example", action="append", default=[], metavar="SUBSPACE=AUDIO",
+                       help="take any named subspace from an example")
+    query.add_argument("--weights", help="subspace weights, comma-separated")
     query.add_argument("-k", type=int, default=5)
     query.add_argument("--every", type=float, default=1.0,
                        help="long files: report one window every this many seconds")

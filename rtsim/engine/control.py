@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from rtsim.errors import ConfigError, RtsimError, WireError
+from rtsim.index.build import clip_vector
 from rtsim.publish.osc import encode_message
 from rtsim.publish.oscin import decode_datagram
 from rtsim.publish.schema import load_schema
@@ -293,7 +294,7 @@ class ControlPlane:
     def _pin(self, pipeline, subspace: str, path: str):
         idx = self._subspace(pipeline, subspace)
         clip = self._inside_roots(path)
-        vector = reference_vector(pipeline.embedder, clip)  # off the hop path: this thread
+        vector = clip_vector(pipeline.embedder, clip)  # off the hop path: this thread
         lo, hi = pipeline.library.subspaces[idx]
         return lambda: pipeline.pins.__setitem__(idx, vector[lo:hi])
 
@@ -320,22 +321,3 @@ class ControlPlane:
         if self._log_budget > 0:
             self._log_budget -= 1
             log.warning(fmt, *args)
-
-
-def reference_vector(embedder, path: Path) -> np.ndarray:
-    """Song-level embedding of a clip: the mean of its non-overlapping windows."""
-    from rtsim.audio.files import load_audio
-    from rtsim.embed import frame_windows
-
-    spec = embedder.spec
-    x, _ = load_audio(path, sr=spec.frontend.sr)
-    frames = embedder.frontend().offline(x, primed=True).cpu().numpy()
-    windows = frame_windows(frames, window=spec.window, hop=spec.window)
-    if len(windows) == 0:
-        windows = frame_windows(frames, window=spec.window, hop=1)[-1:]
-        if len(windows) == 0:
-            raise WireError(f"clip {path.name!r} is shorter than one model window")
-    v = embedder(np.ascontiguousarray(windows)).mean(0)
-    for s in spec.subspaces:
-        v[s.start:s.stop] /= max(float(np.linalg.norm(v[s.start:s.stop])), 1e-12)
-    return v

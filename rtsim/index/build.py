@@ -31,7 +31,7 @@ from rtsim.index.metadata import Item
 from rtsim.progress import progress_bar, track
 
 __all__ = ["BuildConfig", "BuildReport", "FileWindows", "file_windows", "build_library",
-           "embed_windows", "oneshot_vectors"]
+           "embed_windows", "oneshot_vectors", "clip_vector"]
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +143,26 @@ def embed_windows(embedder: Embedder, windows: np.ndarray, *, batch: int) -> np.
     out = [embedder(np.ascontiguousarray(windows[i : i + batch]))
            for i in range(0, len(windows), batch)]
     return np.concatenate(out) if out else np.zeros((0, embedder.spec.dim), np.float32)
+
+
+def clip_vector(embedder: Embedder, path) -> np.ndarray:
+    """Song-level embedding of an audio file: the mean of its non-overlapping windows.
+
+    Subspaces (if the embedder has any) are re-normalised on their own, as stored
+    (Lee et al.'s song-level embedding). Shape (dim,), float32.
+    """
+    spec = embedder.spec
+    x, _ = load_audio(path, sr=spec.frontend.sr)
+    frames = embedder.frontend().offline(x, primed=True).cpu().numpy()
+    windows = frame_windows(frames, window=spec.window, hop=spec.window)
+    if len(windows) == 0:
+        windows = frame_windows(frames, window=spec.window, hop=1)[-1:]
+    if len(windows) == 0:
+        raise AudioFileError(f"{path}: shorter than one model window")
+    v = embedder(np.ascontiguousarray(windows)).mean(0)
+    for s in spec.subspaces:
+        v[s.start : s.stop] /= max(float(np.linalg.norm(v[s.start : s.stop])), 1e-12)
+    return v
 
 
 def build_library(folder: str | Path, out: str | Path, *, plugin: EmbedderPlugin,

@@ -6,15 +6,12 @@ import time
 
 import numpy as np
 import pytest
-import torch
 import zmq
 
-from rtsim.embed import EmbedderPlugin, EmbedderSpec, Subspace, registry
 from rtsim.engine.config import load_config, merge
 from rtsim.engine.control import ControlConfig
 from rtsim.engine.wiring import build_engine
 from rtsim.errors import ConfigError
-from rtsim.features import MelSpec
 from rtsim.index.build import build_library
 from rtsim.publish.osc import encode_message
 from rtsim.publish.oscin import decode_datagram
@@ -117,31 +114,6 @@ def test_rejected_commands_change_nothing_and_say_why(running):
     assert osc.ask("/rtsim/ping", "i", [1]) == ("/rtsim/pong", (1,))  # still answering
     assert engine.control.counters["malformed"] >= 2
     assert engine.pipelines[0].k == 4 and engine.pipelines[0].weights is None
-
-
-class _UnitSubspaces(torch.nn.Module):
-    """Four unit 8-d subspaces from fixed random projections of the window's mean frame."""
-
-    def __init__(self, proj):
-        super().__init__()
-        self.register_buffer("proj", proj)
-
-    def forward(self, x):
-        z = (x.mean(1) @ self.proj).view(-1, 4, 8)
-        return torch.nn.functional.normalize(z, dim=-1).flatten(1)
-
-
-@pytest.fixture
-def subspace_embedder(monkeypatch):
-    spec = EmbedderSpec(name="four", frontend=MelSpec(), window=8, hop=4, dim=32, metric="ip",
-                        subspaces=tuple(Subspace(n, 8 * i, 8 * i + 8) for i, n in
-                                        enumerate(("genre", "mood", "instrument", "tempo"))))
-    state = {"proj": torch.from_numpy(np.random.default_rng(0).standard_normal((128, 32))
-                                      .astype(np.float32))}
-    plugin = EmbedderPlugin(spec=spec, build=lambda s: _UnitSubspaces(s["proj"]),
-                            fit=lambda w, s: state)
-    monkeypatch.setattr(registry, "_registry", {**registry._registry, "four": plugin})
-    return plugin
 
 
 def test_weights_and_pins_reach_the_search(tmp_path, sample_folder, subspace_embedder):

@@ -144,3 +144,45 @@ def test_bad_training_configs(tmp_path):
     p.write_text("[model]\ntask = 'tempo'\n")
     with pytest.raises(ConfigError, match="unknown task 'tempo'"):
         make_task(load_train_config(p))
+
+
+@needs_fluidsynth
+def test_disentangled_task_trains_and_validates(tmp_path, monkeypatch):
+    monkeypatch.setenv("RTSIM_CACHE", str(tmp_path / "cache"))
+    from rtsim.training.data.songs import render_songs
+
+    songs = render_songs(tmp_path / "songs", soundfont="timgm6mb", seed=2, size=10, seconds=8,
+                         workers=1, progress=False)
+    cfg = _config(tmp_path, f"""
+[model]
+task = "disentangled"
+[model.kwargs]
+stem = 8
+channels = [8, 8, 8, 16, 16, 16]
+[data]
+train = {{ path = "{songs}" }}
+validation_fraction = 0.4
+[train]
+steps = 4
+batch = 4
+eval_every = 2
+optimizer = "adam"
+lr = 0.01
+plateau_patience = 1
+max_reductions = 1
+device = "cpu"
+threads = 1
+""")
+    task = make_task(cfg, progress=False)
+    result = train(task, cfg, tmp_path / "run", progress=False)
+    rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text()
+            .splitlines()]
+    assert "overall_subspace" in rows[0]
+    dims = [k[: -len("_subspace")] for k in rows[0] if k.endswith("_subspace")
+            and k != "overall_subspace"]
+    assert dims and all(f"{d}_whole" in rows[0] for d in dims)
+    assert result.steps <= 4
+    emb = get(str(tmp_path / "run")).load()
+    v = emb(np.zeros((1, 129, 128), np.float32))[0]
+    for lo in range(0, 256, 64):  # four unit subspaces
+        assert np.linalg.norm(v[lo : lo + 64]) == pytest.approx(1.0, abs=1e-4)

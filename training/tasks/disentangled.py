@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from rtsim.cache import cache_dir
+from rtsim.errors import ConfigError
 from rtsim.training.corpora import ensure_corpus
 from rtsim.training.eval.metrics import triplet_accuracy
 from rtsim.training.losses import MaskedTripletLoss, TripletBatch, TripletMarginLoss
@@ -51,6 +52,8 @@ def dimension_triplets(labels: list[dict], dim: str, n: int, rng) -> np.ndarray:
     dis = np.array([[not similar(dim, labels[i], labels[j]) for j in range(m)]
                     for i in range(m)])
     anchors = np.flatnonzero(sim.any(1) & dis.any(1))
+    if len(anchors) == 0:
+        return np.zeros((0, 3), int)  # no piece has both a similar and a dissimilar one
     out = np.empty((n, 3), int)
     for t in range(n):
         a = rng.choice(anchors)
@@ -109,6 +112,9 @@ class DisentangledTask:
                             for i, p in enumerate(self.piece_ids)}
         rng = np.random.default_rng(cfg.train.seed)
         self.pool = {d: dimension_triplets(self.piece_labels, d, 20000, rng) for d in self.dims}
+        self.trained = [k for k, d in enumerate(self.dims) if len(self.pool[d])]
+        if not self.trained:
+            raise ConfigError("no dimension has both similar and dissimilar training pieces")
         val_pieces = np.unique(self.val_set.pieces)
         self.val_labels = [piece_labels(self.val_set.labels[p]) for p in val_pieces]
         vrng = np.random.default_rng(12345)
@@ -125,7 +131,7 @@ class DisentangledTask:
 
     def loss(self, model, batch: int, rng: np.random.Generator, device) -> torch.Tensor:
         """Masked triplet loss of ``batch`` triplets plus λ times ``batch // 2`` track ones."""
-        which = rng.integers(len(self.dims), size=batch)
+        which = rng.choice(self.trained, size=batch)
         pieces = np.stack([self.pool[self.dims[k]][rng.integers(20000)] for k in which])
         segs = np.vectorize(lambda p: rng.choice(self.segments_of[p]))(pieces)
         ta, tp, tn = self.track_sampler.sample(batch // 2)
@@ -142,6 +148,8 @@ class DisentangledTask:
         out, overall = {}, []
         for k, d in enumerate(self.dims):
             t = self.val_triplets[d]
+            if not len(t):
+                continue
             lo, hi = self.slices[k]
             sub = triplet_accuracy(emb[t[:, 0], lo:hi], emb[t[:, 1], lo:hi], emb[t[:, 2], lo:hi])
             out[f"{d}_subspace"] = sub

@@ -46,7 +46,7 @@ def load_segments(corpus, *, role: str, spec, window: int, cache, progress: bool
                   subset=None, silence_db: float = -45.0) -> SegmentSet:
     """Segments of ``role`` (``drums``, ``bass``, ``piano``, ``guitar`` or ``mix``)."""
     tracks = [t for t in slakh_tracks(corpus) if role == "mix" or t.role_stems(role)]
-    items = [StoreItem(f"{t.name}/{role}", {"piece": t.name, **t.labels.get("rtsim", {})},
+    items = [StoreItem(f"{t.name}/{role}", {"piece": t.name, **t.labels},
                        lambda sr, t=t: load_role(t, role, sr=sr),
                        ";".join(f"{p}:{p.stat().st_size}" for p in _paths(t, role)))
              for t in tracks]
