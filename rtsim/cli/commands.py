@@ -86,19 +86,44 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     t0 = time.perf_counter()
     device = resolve_device(args.device or "auto")
-    assets = ensure_demo(embedder=args.embedder, device=device, progress=True)
+    if args.stems:
+        return _stems_demo(args, device, t0)
+    names = args.embedder.split(",")
+    assets = {n: ensure_demo(embedder=n, device=device, progress=True) for n in names}
+    first = assets[names[0]]
     patch = {
-        "source": {"kind": "file", "path": str(assets.clip), "loop": args.loop,
+        "source": {"kind": "file", "path": str(first.clip), "loop": args.loop,
                    "realtime": not args.fast},
-        "embedder": [{"name": args.embedder, "library": str(assets.library), "k": 5}],
+        "embedder": [{"name": n, "library": str(a.library), "k": 5} for n, a in assets.items()],
         "engine": {"device": device},
     }
     from rtsim.engine.config import merge
 
     cfg = load_config(None, patch=merge(patch, cli_patch(args)), overrides=args.set)
-    print(f"rtsim demo: {len(assets.score)} notes from {assets.samples} -> OSC "
+    print(f"rtsim demo: {len(first.score)} notes from {first.samples} -> OSC "
           f"{cfg.osc.host}:{cfg.osc.port}" + ("" if cfg.osc.enabled else " (off)")
           + f", ZeroMQ {cfg.zmq.endpoint}" + ("" if cfg.zmq.enabled else " (off)"))
+    return serve(cfg, duration=args.duration, view=not args.no_view, started=t0)
+
+
+def _stems_demo(args, device: str, t0: float) -> int:
+    """One stem embedder per input channel, and the mix embedder on the mix of all."""
+    from rtsim.demo.data import ensure_stems_demo
+    from rtsim.demo.songs import STEMS
+    from rtsim.engine.config import load_config, merge
+
+    demo = ensure_stems_demo(device=device, progress=True)
+    patch = {
+        "source": {"kind": "file", "path": str(demo.clip), "loop": args.loop,
+                   "realtime": not args.fast, "channels": list(range(len(STEMS)))},
+        "embedder": [{"name": f"stem/{s}", "library": str(demo.libraries[s]), "k": 3,
+                      "channel": i} for i, s in enumerate(STEMS)]
+        + [{"name": "stem/mix", "library": str(demo.libraries["mix"]), "k": 3}],
+        "engine": {"device": device},
+    }
+    cfg = load_config(None, patch=merge(patch, cli_patch(args)), overrides=args.set)
+    print(f"rtsim demo --stems: channels {', '.join(f'{i}={s}' for i, s in enumerate(STEMS))}"
+          f" and the mix -> OSC {cfg.osc.host}:{cfg.osc.port} (/rtsim/stem/<name>/...)")
     return serve(cfg, duration=args.duration, view=not args.no_view, started=t0)
 
 

@@ -35,7 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="generate a demo library and clip, stream it live")
     demo.add_argument("--loop", action="store_true", help="loop the clip until interrupted")
     demo.add_argument("--fast", action="store_true", help="as fast as possible, not real time")
-    demo.add_argument("--embedder", default="pca", help="embedder to demo (default: pca)")
+    demo.add_argument("--embedder", default="timbre,pca",
+                      help="embedders to demo, comma-separated (default: timbre,pca)")
+    demo.add_argument("--stems", action="store_true",
+                      help="the stems demo: one stem embedder per input channel, plus the mix")
     _add_output_args(demo)
     demo.set_defaults(func="rtsim.cli.commands:cmd_demo")
 

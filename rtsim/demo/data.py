@@ -18,8 +18,8 @@ import soundfile as sf
 from rtsim.cache import cache_dir
 from rtsim.demo.sounds import DRUMS, PITCHED, render_note
 
-__all__ = ["DemoAssets", "PITCHES", "cache_dir", "render_library", "render_performance",
-           "ensure_demo"]
+__all__ = ["DemoAssets", "StemsDemo", "PITCHES", "cache_dir", "render_library",
+           "render_performance", "ensure_demo", "ensure_stems_demo"]
 
 log = logging.getLogger(__name__)
 
@@ -110,3 +110,60 @@ def _write(path: Path, x: np.ndarray, sr: int) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     sf.write(path, x, sr, subtype="PCM_16")
     return path
+
+
+@dataclass(frozen=True)
+class StemsDemo:
+    """The stems demo: a 4-channel clip and one library per stem and for the mix."""
+
+    clip: Path
+    libraries: dict[str, Path]
+
+
+STEM_PIECES = 12
+STEM_SR = 22050
+
+
+def ensure_stems_demo(*, device: str = "cpu", progress: bool = True,
+                      root: Path | None = None) -> StemsDemo:
+    """Render (once) the stems demo: pieces, their stem libraries, a multichannel clip.
+
+    The clip has one channel per stem (drums, bass, piano, guitar), as a multichannel
+    interface with one microphone per instrument would deliver; the mix library holds the
+    mean of the stems, which is what the engine hears when an embedder takes the mix of
+    all channels.
+    """
+    from rtsim.demo.songs import STEMS, render_piece
+    from rtsim.embed import get
+    from rtsim.errors import RtsimError
+    from rtsim.index import Library
+    from rtsim.index.build import build_library
+
+    base = (root or cache_dir()) / f"demo-v{VERSION}" / "stems"
+    samples = base / "samples"
+    if not (samples / ".complete").exists():
+        log.info("rendering the stems demo into %s", samples)
+        for i in range(STEM_PIECES):
+            piece = render_piece(i, sr=STEM_SR)
+            for stem, x in piece.items():
+                _write(samples / stem / f"piece_{i:02d}.wav", x, STEM_SR)
+            _write(samples / "mix" / f"piece_{i:02d}.wav",
+                   np.mean([piece[s] for s in STEMS], axis=0), STEM_SR)
+        (samples / ".complete").write_text(VERSION)
+    clip = base / "performance.wav"
+    if not clip.exists():
+        order = (2, 7, 4, 9, 0, 11)
+        segs = [np.stack([render_piece(i, sr=STEM_SR)[s] for s in STEMS], axis=1)
+                [STEM_SR : 6 * STEM_SR] for i in order]
+        _write(clip, np.concatenate(segs), STEM_SR)
+    libraries = {}
+    for stem in (*STEMS, "mix"):
+        lib = base / f"library-{stem}"
+        plugin = get(f"stem/{stem}")
+        try:
+            Library.open(lib).load_embedder(plugin, device=device)
+        except RtsimError:
+            log.info("indexing the %s stems", stem)
+            build_library(samples / stem, lib, plugin=plugin, device=device, progress=progress)
+        libraries[stem] = lib
+    return StemsDemo(clip, libraries)

@@ -28,7 +28,7 @@ import torch
 
 from rtsim import __version__
 from rtsim.embed import Embedder, EmbedderPlugin, load_state, save_state
-from rtsim.errors import EmbedderError, LibraryError
+from rtsim.errors import EmbedderError, LibraryError, LibraryMismatchError
 from rtsim.features import identity
 from rtsim.index.atomic import fsync_tree, replace_dir, temp_sibling
 from rtsim.index.faiss_index import IndexSpec, Searcher, build_index, index_kind
@@ -36,7 +36,7 @@ from rtsim.index.manifest import Manifest, sha256_file
 from rtsim.index.metadata import Item, read_items, read_names, write_items
 from rtsim.index.projection import Projection, fit_projection
 
-__all__ = ["Library", "write_library"]
+__all__ = ["Library", "write_library", "golden_vector", "GOLDEN_TOLERANCE"]
 
 log = logging.getLogger(__name__)
 
@@ -121,12 +121,27 @@ class Library:
         return emb
 
     def check(self, embedder: Embedder) -> None:
-        """Raise :class:`~rtsim.errors.LibraryMismatchError` unless built for ``embedder``."""
+        """Raise :class:`~rtsim.errors.LibraryMismatchError` unless built for ``embedder``.
+
+        Besides the manifest's declarations, the embedder must reproduce the golden
+        self-test vector recorded at build time (a fixed probe signal through the same
+        front end and model): a model or front end that computes differently is refused
+        even when its declarations match.
+        """
         s = embedder.spec
         self.manifest.check_embedder(
             name=s.name, weights_hash=embedder.weights_hash, frontend=identity(s.frontend),
             dim=s.dim, metric=s.metric,
         )
+        if self.manifest.golden:
+            want = np.asarray(self.manifest.golden, np.float32)
+            got = golden_vector(embedder)
+            err = float(np.max(np.abs(got - want))) / (1.0 + float(np.max(np.abs(want))))
+            if not err <= GOLDEN_TOLERANCE:
+                raise LibraryMismatchError(
+                    f"library {self.path}: the embedder's self-test embedding differs from the "
+                    f"one recorded at build time (error {err:.2e} > {GOLDEN_TOLERANCE:g}); "
+                    "rebuild the library")
 
     # -- queries ---------------------------------------------------------------------
     @property
@@ -196,6 +211,26 @@ class Library:
         return read_items(self.path / ITEMS, [int(i) for i in ids])
 
 
+GOLDEN_TOLERANCE = 1e-3
+
+
+def golden_vector(embedder: Embedder) -> np.ndarray:
+    """The embedding of a fixed probe (a 3-s rising sweep and noise) through ``embedder``.
+
+    Recorded in every library at build time and recomputed when a running embedder is
+    checked against the library.
+    """
+    from rtsim.audio.synth import synth_signal
+
+    fe = embedder.frontend()
+    sr = embedder.spec.frontend.sr
+    x = synth_signal("sweep:80-4000:3", sr=sr, n=3 * sr) + 0.05 * synth_signal(
+        "noise", sr=sr, n=3 * sr, seed=7)
+    frames = fe.offline(x.astype(np.float32), primed=True).cpu().numpy()
+    window = frames[-embedder.spec.window :]
+    return embedder(window[None])[0]
+
+
 def write_library(out: str | Path, *, embedder: Embedder, vectors: np.ndarray,
                   items: list[Item], row_item: np.ndarray | None = None,
                   fitted_state: dict[str, torch.Tensor] | None = None,
@@ -251,6 +286,7 @@ def write_library(out: str | Path, *, embedder: Embedder, vectors: np.ndarray,
             xyz="native" if spec.native_xyz else "pca",
             built_at=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             rtsim_version=__version__, source=source or {}, build_config=build_config or {},
+            golden=golden_vector(embedder).tolist(),
             files={p.name: sha256_file(p) for p in sorted(tmp.iterdir())},
         )
         manifest.write(tmp / MANIFEST)

@@ -44,6 +44,8 @@ class Manifest:
         The build options.
     files : dict[str, str]
         sha256 of every other file in the library folder.
+    golden : list of float
+        The embedder's output for a fixed probe signal at build time (self-test).
     """
 
     embedder: str
@@ -62,6 +64,7 @@ class Manifest:
     source: dict[str, Any] = field(default_factory=dict)
     build_config: dict[str, Any] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
+    golden: list[float] = field(default_factory=list)
     format: int = FORMAT
 
     def write(self, path: Path) -> None:

@@ -166,3 +166,14 @@ def test_oneshot_vectors_keep_attack_and_end():
     np.testing.assert_array_equal(oneshot_vectors(v[:2], n=8, metric="l2")[:, 0], [0, 1])
     mean = oneshot_vectors(v, n=0, metric="cosine")
     assert mean.shape == (1, 4) and np.linalg.norm(mean) == pytest.approx(1.0)
+
+
+def test_golden_self_test_catches_a_model_that_computes_differently(pca_library, monkeypatch):
+    """Same declarations and weights hash, different computation: refused."""
+    lib = Library.open(pca_library[0])
+    emb = lib.load_embedder(get("pca"))
+    assert len(lib.manifest.golden) == 32
+    original = emb._forward
+    monkeypatch.setattr(emb, "_forward", lambda x: original(x) * 1.01)
+    with pytest.raises(LibraryMismatchError, match="self-test embedding differs"):
+        lib.check(emb)
