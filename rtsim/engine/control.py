@@ -266,6 +266,10 @@ class ControlPlane:
             return self._pin(pipeline, *args)
         if spec.key == "unpin":
             return self._unpin(pipeline, args[0])
+        if spec.key == "library":
+            return self._switch_library(pipeline, args[0])
+        if spec.key == "reload":
+            return self._reload_model(pipeline)
         raise WireError(f"{address}: not supported by this engine yet")
 
     def _pipeline(self, name: str):
@@ -304,18 +308,56 @@ class ControlPlane:
         idx = self._subspace(pipeline, subspace)
         return lambda: pipeline.pins.pop(idx, None)
 
-    def _inside_roots(self, path: str) -> Path:
-        """Resolve ``path`` (relative to the first root) and refuse anything outside."""
+    def _switch_library(self, pipeline, path: str):
+        """Load and check a library off the hop path; the swap itself runs between hops.
+
+        Checks: every file's sha256, FAISS count equal to the item table, dimension and
+        metric, the embedder it was built for (for fitted embedders, the library's own
+        state, every weight finite) and the golden self-test embedding. On any failure the
+        running library stays and the reason goes back to the sender.
+        """
+        from rtsim.embed import get
+        from rtsim.index import Library
+
+        folder = self._inside_roots(path, kind="dir")
+        library = Library.open(folder)
+        embedder = pipeline.embedder
+        if get(pipeline.name).fitted:
+            embedder = library.load_embedder(get(pipeline.name), device=str(embedder.device),
+                                             backend=embedder.backend)
+        else:
+            library.check(embedder)
+        return lambda: pipeline.swap(library=library, embedder=embedder)
+
+    def _reload_model(self, pipeline):
+        """Reload the model from its weights file and check it against the library."""
+        from rtsim.embed import get
+
+        plugin = get(pipeline.name)
+        if plugin.fitted:
+            raise WireError(f"{pipeline.name} is fitted on its library: switch the library")
+        old = pipeline.embedder
+        new = plugin.load(device=str(old.device), backend=old.backend)
+        pipeline.library.check(new)
+        return lambda: pipeline.swap(library=pipeline.library, embedder=new)
+
+    def _inside_roots(self, path: str, *, kind: str = "file") -> Path:
+        """Resolve ``path`` inside the configured roots; refuse anything that leaves them.
+
+        No absolute paths, no ``..``, and symlinks are resolved before the check, so a link
+        pointing out of the roots is refused too.
+        """
         roots = [Path(r).resolve() for r in self.config.roots] or [Path.cwd().resolve()]
         p = Path(path)
-        if p.is_absolute() or ".." in p.parts:
+        if p.is_absolute() or ".." in p.parts or not path:
             raise WireError(f"path {path!r} must be relative, without '..'")
-        full = (roots[0] / p).resolve()  # resolves symlinks
-        if not any(full.is_relative_to(r) for r in roots):
-            raise WireError(f"path {path!r} leads outside the configured roots")
-        if not full.is_file():
-            raise WireError(f"no such file: {path!r}")
-        return full
+        for root in roots:
+            full = (root / p).resolve()
+            if not any(full.is_relative_to(r) for r in roots):
+                raise WireError(f"path {path!r} leads outside the configured roots")
+            if (full.is_file() if kind == "file" else full.is_dir()):
+                return full
+        raise WireError(f"no such {'file' if kind == 'file' else 'folder'}: {path!r}")
 
     def _rate_limited(self, fmt: str, *args) -> None:
         if self._log_budget > 0:

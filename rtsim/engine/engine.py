@@ -380,7 +380,10 @@ class Engine:
             "controls_dropped": self.counters["controls_dropped"],
             "step_errors": self.counters["step_errors"],
             "ring_fill": self.ring.available(),
+            "swaps": sum(p.swaps for p in self.pipelines),
         }
+        if self.control is not None:
+            counters.update({f"control_{k}": v for k, v in self.control.counters.items()})
         stats = self.source.stats()
         self._status_seq += 1
         return StatusEvent(

@@ -88,9 +88,22 @@ class Pipeline:
         self.counters = PipelineCounters()
         self.pending_onset: PendingOnset | None = None
         self.weights: np.ndarray | None = None  # subspace weights (set by the control plane)
+        self.swaps = 0
         self.pins: dict[int, np.ndarray] = {}    # subspace index -> pinned reference vector
         self.last: HopEvent | None = None
         self._trigger_seq = 0
+
+    def swap(self, *, library: Library, embedder: Embedder) -> None:
+        """Switch to another library and/or model (between hops, from the engine thread).
+
+        The front end, window history and counters carry on; weights and pins are kept
+        when the new library has the same subspaces, dropped otherwise.
+        """
+        if library.subspaces != self.library.subspaces:
+            self.weights = None
+            self.pins.clear()
+        self.library, self.embedder = library, embedder
+        self.swaps += 1
 
     def prime(self, silence: np.ndarray) -> None:
         """Fill the window history with ``window - 1`` frames of silence (shape (n_bins,)).

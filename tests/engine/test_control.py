@@ -156,3 +156,44 @@ def test_non_loopback_needs_an_allow_list():
     with pytest.raises(ConfigError, match="not loopback"):
         ControlConfig(host="0.0.0.0")
     ControlConfig(host="0.0.0.0", allow=("192.168.1.20",))
+
+
+def test_library_swap_and_reload_keep_the_old_one_on_failure(tmp_path, one_shot_library,
+                                                              sample_folder):
+    import shutil
+
+    from rtsim.embed import get
+
+    shutil.copytree(one_shot_library, tmp_path / "good")
+    build_library(sample_folder / "pluck", tmp_path / "other", plugin=get("pca"),
+                  progress=False)
+    shutil.copytree(one_shot_library, tmp_path / "corrupt")
+    raw = bytearray((tmp_path / "corrupt" / "index.faiss").read_bytes())
+    raw[len(raw) // 2] ^= 1
+    (tmp_path / "corrupt" / "index.faiss").write_bytes(bytes(raw))
+    clip = write_clip(tmp_path / "c.wav", [(0.2, "organ", 60)], seconds=4.0)
+    cfg = load_config(None, patch={
+        "source": {"kind": "file", "path": str(clip), "realtime": True, "loop": True},
+        "embedder": [{"name": "pca", "library": str(tmp_path / "good"), "k": 2}],
+        "osc": {"enabled": False}, "zmq": {"enabled": False}, "engine": {"device": "cpu"},
+        "control": {"port": 0, "zmq_endpoint": None, "roots": [str(tmp_path)]}})
+    engine = build_engine(cfg)
+    engine.start()
+    try:
+        osc = _Client(engine.control.port)
+        pipe = engine.pipelines[0]
+        _, (_, status, detail) = osc.ask("/rtsim/ctl/pca/library", "s", ["corrupt"])
+        assert status == "error" and "corrupt" in detail
+        assert pipe.library.path == tmp_path / "good" and pipe.swaps == 0
+        assert osc.ask("/rtsim/ctl/pca/library", "s", ["other"])[1][1] == "ok"
+        assert pipe.library.path == (tmp_path / "other").resolve() and pipe.swaps == 1
+        assert pipe.library.count == 3 and pipe.embedder.weights_hash == \
+            pipe.library.manifest.weights_hash  # pca's state comes with its library
+        _, (_, status, detail) = osc.ask("/rtsim/ctl/pca/reload")
+        assert status == "error" and "fitted on its library" in detail
+        hops = pipe.counters.hops
+        assert _wait(lambda: pipe.counters.hops > hops + 2)
+        assert engine.status().counters["swaps"] == 1
+    finally:
+        engine.stop()
+        engine.join(5)
