@@ -73,7 +73,12 @@ class ZmqCounters:
 
 
 class ZmqPublisher:
-    """Publish events on a bound PUB socket.
+    """Publish events on a bound PUB (XPUB) socket.
+
+    The last message of every topic is kept; a subscriber that connects late receives
+    the current state of each topic it subscribes to at once (the newest hop of every
+    embedder, the last trigger and heartbeat) instead of waiting for the next one.
+    Subscribers already connected may see that message twice: its ``seq`` says so.
 
     Parameters
     ----------
@@ -102,6 +107,7 @@ class ZmqPublisher:
                                              ("status", "latency"))}
         self._sock: zmq.Socket | None = None
         self._logged: set[str] = set()
+        self._last: dict[bytes, list] = {}
         if config.enabled:
             self._sock = _bind(context or zmq.Context.instance(), config)
 
@@ -180,9 +186,27 @@ class ZmqPublisher:
         return vec
 
     def _send(self, topic: tuple[str, str], header: dict, vector: np.ndarray | None = None) -> None:
+        self._answer_subscriptions()
         frames = [self._topic(*topic), msgpack.packb(header, use_bin_type=True)]
         if vector is not None:
             frames.append(vector)
+        self._last[frames[0]] = [frames[0], frames[1], *(
+            [vector.tobytes()] if vector is not None else [])]
+        self._send_frames(frames)
+
+    def _answer_subscriptions(self) -> None:
+        """Send the last message of each topic a new subscription covers."""
+        while True:
+            try:
+                msg = self._sock.recv(zmq.NOBLOCK)
+            except zmq.ZMQError:
+                return
+            if msg[:1] == b"\x01":
+                for topic, frames in list(self._last.items()):
+                    if topic.startswith(msg[1:]):
+                        self._send_frames(frames)
+
+    def _send_frames(self, frames: list) -> None:
         try:
             self._sock.send_multipart(frames, flags=zmq.NOBLOCK, copy=False)
         except zmq.Again:
@@ -198,10 +222,11 @@ class ZmqPublisher:
 
 
 def _bind(context: zmq.Context, config: ZmqConfig) -> zmq.Socket:
-    sock = context.socket(zmq.PUB)
+    sock = context.socket(zmq.XPUB)
     sock.setsockopt(zmq.LINGER, 0)
     sock.setsockopt(zmq.SNDHWM, config.sndhwm)
     sock.setsockopt(zmq.XPUB_NODROP, 1)
+    sock.setsockopt(zmq.XPUB_VERBOSE, 1)  # every subscription, also repeated ones
     bind_with_retry(sock, config.endpoint)
     log.info("ZeroMQ PUB on %s", config.endpoint)
     return sock

@@ -160,3 +160,33 @@ def test_recv_event_rejects_foreign_messages(ctx):
         recv_event(pull)
     push.close()
     pull.close()
+
+
+def test_late_subscriber_gets_the_current_state():
+    import time
+
+    import zmq
+
+    from rtsim.publish.zmq import ZmqConfig, ZmqPublisher, recv_event
+    from tests.publish.conftest import make_hop, make_status
+
+    pub = ZmqPublisher(ZmqConfig(endpoint="tcp://127.0.0.1:*"))
+    for seq in range(5):
+        pub.publish_hop(make_hop(embedder="pca", seq=seq))
+    pub.publish_hop(make_hop(embedder="stem/bass", seq=9))
+    late = zmq.Context.instance().socket(zmq.SUB)
+    late.setsockopt(zmq.LINGER, 0)
+    late.setsockopt(zmq.SUBSCRIBE, b"hop/pca")
+    late.connect(pub.endpoint)
+    got = None
+    for _ in range(100):  # the subscription reaches the publisher with its next send
+        pub.publish_status(make_status())
+        if late.poll(20):
+            got = recv_event(late)
+            break
+        time.sleep(0.01)
+    assert got is not None
+    topic, header, vector = got
+    assert topic == "hop/pca" and header["seq"] == 4  # the newest pca hop, not bass
+    late.close()
+    pub.close()
