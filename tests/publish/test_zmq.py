@@ -90,7 +90,10 @@ def test_topic_prefix_subscription(ctx, endpoint):
             recv_event(sub)
         pub.publish_trigger(make_trigger())
         pub.publish_hop(make_hop(seq=99, silent=True))
-        topic, header, vector = recv_event(sub)
+        while True:  # the last-value cache may resend seq 0 once the subscription is read
+            topic, header, vector = recv_event(sub)
+            if header["seq"] != 0:
+                break
         sub.close()
     assert (topic, header["seq"], header["k"], header["ids"]) == ("hop/pca", 99, 0, [])
     assert vector.shape == (8,)
