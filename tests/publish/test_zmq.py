@@ -49,6 +49,7 @@ def join(pub, sub):
             break
     else:
         pytest.fail("the subscriber never joined")
+    pub.publish_status(make_status())  # reads the subscription: last values are resent
     while sub.poll(50):
         recv_event(sub)
 
@@ -86,14 +87,12 @@ def test_topic_prefix_subscription(ctx, endpoint):
             pub.publish_hop(make_hop(seq=0))
             if sub.poll(10):
                 break
+        pub.publish_hop(make_hop(seq=0))  # reads the subscription: last values are resent
         while sub.poll(50):
             recv_event(sub)
         pub.publish_trigger(make_trigger())
         pub.publish_hop(make_hop(seq=99, silent=True))
-        while True:  # the last-value cache may resend seq 0 once the subscription is read
-            topic, header, vector = recv_event(sub)
-            if header["seq"] != 0:
-                break
+        topic, header, vector = recv_event(sub)
         sub.close()
     assert (topic, header["seq"], header["k"], header["ids"]) == ("hop/pca", 99, 0, [])
     assert vector.shape == (8,)
