@@ -20,6 +20,7 @@ SCENARIOS = {
     "latency": "rtsim.bench.scenarios.latency",
     "event": "rtsim.bench.scenarios.event",
     "startup": "rtsim.bench.scenarios.startup",
+    "soak": "rtsim.bench.scenarios.soak",
 }
 
 

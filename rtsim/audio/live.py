@@ -34,6 +34,9 @@ class LiveSource(AudioSource):
     ``input_overflow``, ``input_underflow``, ``status_flags`` (OR of all flags seen).
     """
 
+    #: A live device can vanish and come back: the engine's watchdog reopens it.
+    restartable = True
+
     def __init__(self, cfg: SourceConfig) -> None:
         self.cfg = cfg
         self.name = str(cfg.device)

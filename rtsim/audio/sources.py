@@ -88,6 +88,8 @@ class AudioSource(abc.ABC):
     name: str
     sr: int
     channels: int
+    #: Whether the engine's watchdog should reopen this source when it stops delivering.
+    restartable: bool = False
 
     @abc.abstractmethod
     def open(self) -> AudioSource:
@@ -115,6 +117,21 @@ class AudioSource(abc.ABC):
     @abc.abstractmethod
     def stats(self) -> dict[str, int]:
         """Counters: ``blocks``, ``frames``, ``xruns`` and source-specific ones."""
+
+    def restart(self, ring: RingBuffer) -> None:
+        """Close everything and open again into ``ring`` (device loss recovery).
+
+        For a live device this terminates and re-initialises PortAudio, so the device list
+        is read afresh and a replugged interface is found again by its name.
+
+        Raises
+        ------
+        AudioDeviceError, AudioFileError
+            If the source cannot be opened (yet); the caller retries with backoff.
+        """
+        self.stop()
+        self.open()
+        self.start(ring)
 
     def check_ring(self, ring: RingBuffer) -> None:
         """Raise ConfigError unless ``ring`` matches this source's rate and channels."""

@@ -116,7 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="measure latency and throughput, side by side")
     bench.add_argument("scenario",
-                       help="frontend | embed | search | publish | latency | event | startup")
+                       help="frontend | embed | search | publish | latency | event | startup "
+                       "| soak")
     bench.add_argument("--json", metavar="PATH", help="write the results as JSON")
     bench.add_argument("--plot", metavar="PATH", help="write a PNG figure")
     bench.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
@@ -126,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--sizes", help="search: library sizes, e.g. 1e4,1e5,1e6")
     bench.add_argument("--dims", help="search: dimensions, e.g. 3,64,128,256")
     bench.add_argument("--seconds", type=float, help="latency/event: seconds of audio")
+    bench.add_argument("--minutes", type=float, help="soak: minutes to run")
     bench.add_argument("--library-size", type=float, help="latency: vectors in the library")
     bench.add_argument("--embedders", help="embed/latency: comma-separated embedder names")
     bench.add_argument("--source", default="file", choices=("file", "live"),

@@ -10,6 +10,7 @@ preallocated histograms; a status heartbeat goes out every ``heartbeat_s``.
 
 from __future__ import annotations
 
+import gc
 import logging
 import queue
 import sys
@@ -35,7 +36,7 @@ __all__ = ["EngineConfig", "Engine", "Publisher", "Route"]
 
 log = logging.getLogger(__name__)
 
-STAGES = ("read", "frontend", "embed", "search", "publish", "hop")
+STAGES = ("read", "frontend", "embed", "search", "publish", "hop", "gc")
 
 
 class Publisher(Protocol):
@@ -84,6 +85,14 @@ class EngineConfig:
         engine and the sockets share one interpreter; at Python's default (5 ms) a thread
         waiting for the GIL can wait that long (measured: end-to-end p99 14 ms at 5 ms,
         8 ms at 0.5 ms, same p50).
+    watchdog_s : float
+        A real-time source that delivers nothing for this long has stalled (PortAudio
+        does not report a lost device): the engine reopens it in the background, with
+        backoff, while it keeps serving control.
+    gc_interval_s : float
+        The garbage collector is kept out of the hop path: disabled while the engine
+        runs, and collected between hops, when the engine is idle, at most this often
+        (timed into the ``gc`` stage).
     """
 
     device: str = "auto"
@@ -95,6 +104,8 @@ class EngineConfig:
     read_block: int = 8192
     overflow: str = "drop_oldest"
     switch_interval_ms: float = 0.5
+    watchdog_s: float = 1.0
+    gc_interval_s: float = 1.0
 
     def __post_init__(self) -> None:
         if self.overflow not in ("drop_oldest", "drop_newest"):
@@ -162,7 +173,10 @@ class Engine:
         self._buf = np.zeros((config.read_block, source.channels), np.float32)
         self._build_taps(routes, onset)
         self.counters = {"bad_samples": 0, "publish_errors": 0, "controls_dropped": 0,
-                         "step_errors": 0}
+                         "step_errors": 0, "stalls": 0, "recoveries": 0}
+        self._last_audio = time.monotonic()
+        self._recovery: threading.Thread | None = None
+        self._next_gc = 0.0
         self._controls: queue.Queue[Callable[[], None]] = queue.Queue(maxsize=1024)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -250,7 +264,12 @@ class Engine:
         deadline = None if duration is None else time.monotonic() + duration
         previous_interval = sys.getswitchinterval()
         sys.setswitchinterval(self.config.switch_interval_ms / 1000)
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        gc.collect()
+        gc.freeze()  # start-up objects leave the collector's view: later collections are short
         self.source.start(self.ring)
+        self._last_audio = time.monotonic()
         if self.control is not None:
             self.control.start()
         failures = 0
@@ -269,9 +288,15 @@ class Engine:
                         log.exception("hop failed (the engine goes on)")
                     n = 1
                 if n == 0:
-                    if self.source.finished and self.ring.available() == 0:
+                    if not self.realtime and self.source.finished \
+                            and self.ring.available() == 0:
                         break
+                    if self.realtime and self._watch():
+                        break
+                    self._collect_garbage()
                     time.sleep(self._idle_seconds())
+                else:
+                    self._last_audio = time.monotonic()
                 if deadline is not None and time.monotonic() >= deadline:
                     break
                 self._maybe_heartbeat()
@@ -281,6 +306,8 @@ class Engine:
             self.source.stop()
             self._heartbeat()
             sys.setswitchinterval(previous_interval)
+            if gc_was_enabled:
+                gc.enable()
 
     def step(self) -> int:
         """Process whatever the ring holds; return the number of frames read."""
@@ -308,6 +335,61 @@ class Engine:
             if self.first_hop_at is None:
                 self.first_hop_at = time.time()
         return info.n
+
+    def _collect_garbage(self) -> None:
+        """A collection between hops, when idle, at most every ``gc_interval_s``."""
+        now = time.monotonic()
+        if now < self._next_gc:
+            return
+        self._next_gc = now + self.config.gc_interval_s
+        t0 = time.perf_counter()
+        gc.collect()
+        self.timer.record("gc", time.perf_counter() - t0)
+
+    def _watch(self) -> bool:
+        """Notice a stalled real-time source and start its recovery.
+
+        Returns True when a paced file or test signal has simply ended (the loop stops).
+        """
+        if self.source.finished and not self.source.restartable:
+            return self.ring.available() == 0
+        silent_for = time.monotonic() - self._last_audio
+        if silent_for < self.config.watchdog_s or (self._recovery and self._recovery.is_alive()):
+            return False
+        self.counters["stalls"] += 1
+        log.warning("audio source %r delivered nothing for %.1f s: reopening it",
+                    self.source.name, silent_for)
+        self._recovery = threading.Thread(target=self._recover, name="rtsim-recovery",
+                                          daemon=True)
+        self._recovery.start()
+        return False
+
+    def _recover(self) -> None:
+        """Reopen the source with backoff until it delivers again or the engine stops."""
+        delay = 0.25
+        while not self._stop.is_set():
+            attempt = threading.Thread(target=self._restart_source, daemon=True)
+            attempt.start()
+            attempt.join(timeout=max(2.0, self.config.watchdog_s))  # a hung open is abandoned
+            if not attempt.is_alive() and self._delivers_again():
+                self.counters["recoveries"] += 1
+                self._last_audio = time.monotonic()
+                log.info("audio source %r is back", self.source.name)
+                return
+            if self._stop.wait(delay):
+                return
+            delay = min(10.0, delay * 2)
+
+    def _delivers_again(self) -> bool:
+        written = self.ring.written
+        self._stop.wait(min(1.0, self.config.watchdog_s))
+        return self.ring.written > written
+
+    def _restart_source(self) -> None:
+        try:
+            self.source.restart(self.ring)
+        except Exception as exc:  # the device may not be back yet: retried with backoff
+            log.warning("reopening %r failed: %s", self.source.name, exc)
 
     def _time_of(self, ch: int | None, index: float, end_time: float) -> float:
         """Capture time of sample ``index`` of input tap ``ch``'s stream."""
