@@ -91,4 +91,5 @@ def test_demo_runs_on_embedded_defaults(tmp_path):
     score = json.loads(next(tmp_path.glob("demo-v*/performance.json")).read_text())
     assert len(score) == 25
     hops = int(r.stdout.split("hops ")[-1].split(",")[0])
-    assert hops == pytest.approx(30 * 20, abs=5)  # 30-s clip at 20 hops/s
+    assert hops == pytest.approx(2 * 30 * 20, abs=10)  # timbre + pca, 30-s clip, 20 hops/s
+    assert (tmp_path / "demo-v1" / "library-timbre" / "manifest.json").is_file()
