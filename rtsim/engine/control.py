@@ -19,6 +19,7 @@ import logging
 import math
 import socket
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -57,6 +58,9 @@ class ControlConfig:
         empty: the current directory.
     timeout_s : float
         Longest wait for the engine to apply a command before answering an error.
+    max_rate : float
+        Datagrams (and ZeroMQ requests) accepted per second; beyond it they are dropped
+        before decoding and counted (``rate_limited``), so a flood cannot starve the hops.
     """
 
     enabled: bool = True
@@ -66,6 +70,7 @@ class ControlConfig:
     allow: tuple[str, ...] = ()
     roots: tuple[str, ...] = ()
     timeout_s: float = 2.0
+    max_rate: float = 2000.0
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -94,12 +99,15 @@ class ControlPlane:
         self.engine, self.config = engine, config
         self.schema = load_schema()
         self.counters = {"received": 0, "applied": 0, "rejected": 0, "malformed": 0,
-                         "refused_source": 0}
+                         "refused_source": 0, "rate_limited": 0}
+        self._tokens, self._refill = config.max_rate, time.monotonic()
+        self.slowest_datagram_s = 0.0  # longest check + decode + submit of one datagram
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._sock: socket.socket | None = None
         self._rep = None
-        self._log_budget = 20
+        self._next_log = 0.0
+        self._skipped_logs = 0
         if config.enabled:
             self._bind()
 
@@ -169,15 +177,34 @@ class ControlPlane:
             if self.config.allow and addr[0] not in self.config.allow:
                 self.counters["refused_source"] += 1
                 continue
-            try:
-                commands = decode_datagram(data)
-            except WireError as exc:
-                self.counters["malformed"] += 1
-                self._rate_limited("malformed OSC from %s: %s", addr, exc)
+            if not self._admit():
                 continue
-            for address, args in commands:
-                self.submit(address, args, lambda ok, detail, a=address, to=addr:
-                            self._osc_reply(to, a, ok, detail))
+            t0 = time.perf_counter()
+            self._datagram(data, addr)
+            self.slowest_datagram_s = max(self.slowest_datagram_s, time.perf_counter() - t0)
+
+    def _datagram(self, data: bytes, addr) -> None:
+        try:
+            commands = decode_datagram(data)
+        except WireError as exc:
+            self.counters["malformed"] += 1
+            self._rate_limited("malformed OSC from %s: %s", addr, exc)
+            return
+        for address, args in commands:
+            self.submit(address, args, lambda ok, detail, a=address, to=addr:
+                        self._osc_reply(to, a, ok, detail))
+
+    def _admit(self) -> bool:
+        """Token bucket of ``max_rate`` per second (one second of burst)."""
+        now = time.monotonic()
+        rate = self.config.max_rate
+        self._tokens = min(rate, self._tokens + (now - self._refill) * rate)
+        self._refill = now
+        if self._tokens < 1.0:
+            self.counters["rate_limited"] += 1
+            return False
+        self._tokens -= 1.0
+        return True
 
     def _osc_reply(self, to, address: str, ok: bool, detail: str) -> None:
         if address == "/rtsim/ping" and ok:
@@ -199,6 +226,9 @@ class ControlPlane:
             if not poller.poll(100):
                 continue
             raw = self._rep.recv()
+            if not self._admit():
+                self._rep.send_json({"ok": False, "detail": "rate limited"})
+                continue
             try:
                 req = json.loads(raw)
                 address, args = req["address"], tuple(req.get("args", ()))
@@ -255,6 +285,8 @@ class ControlPlane:
         spec.check_args(args)
         if spec.key == "ping":
             return None
+        if spec.key == "trigger":
+            return lambda: self.engine.set_onset_thresholds(float(args[0]), float(args[1]))
         pipeline = self._pipeline(params.get("embedder", ""))
         if spec.key == "weights":
             return self._weights(pipeline, args)
@@ -360,6 +392,13 @@ class ControlPlane:
         raise WireError(f"no such {'file' if kind == 'file' else 'folder'}: {path!r}")
 
     def _rate_limited(self, fmt: str, *args) -> None:
-        if self._log_budget > 0:
-            self._log_budget -= 1
-            log.warning(fmt, *args)
+        """At most one log line per second; the lines skipped are counted in the next."""
+        now = time.monotonic()
+        if now < self._next_log:
+            self._skipped_logs += 1
+            return
+        self._next_log = now + 1.0
+        suffix = f" ({self._skipped_logs} similar since the last line)" if self._skipped_logs \
+            else ""
+        self._skipped_logs = 0
+        log.warning(fmt + suffix, *args)

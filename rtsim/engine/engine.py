@@ -29,7 +29,7 @@ from rtsim.engine.taps import FrontEndTap, InputTap
 from rtsim.engine.timing import StageTimer
 from rtsim.errors import ConfigError
 from rtsim.features import identity, make_frontend
-from rtsim.features.onset import OnsetConfig
+from rtsim.features.onset import OnsetConfig, OnsetDetector
 from rtsim.publish.events import HopEvent, StatusEvent, TriggerEvent
 
 __all__ = ["EngineConfig", "Engine", "Publisher", "Route"]
@@ -186,6 +186,22 @@ class Engine:
         self.first_hop_at: float | None = None
         self.control = None  # a ControlPlane, attached by the wiring
 
+    def set_onset_thresholds(self, threshold_db: float, rise_db: float) -> None:
+        """Change every input's onset thresholds (call between hops); state is kept.
+
+        Raises
+        ------
+        ConfigError
+            If the values are invalid, or onset detection is disabled in the config.
+        """
+        taps = [t for t in self.inputs.values() if t.detector is not None]
+        if not taps:
+            raise ConfigError("onset detection is disabled (onset.enabled = false)")
+        config = replace(taps[0].detector.config, threshold_db=threshold_db,
+                                     rise_db=rise_db)
+        for tap in taps:
+            tap.detector = OnsetDetector(config, sr=tap.sr)
+
     # -- wiring ----------------------------------------------------------------------
     def _build_taps(self, routes: Sequence[Route], onset: OnsetConfig) -> None:
         for r in routes:
@@ -225,8 +241,11 @@ class Engine:
             self.counters["controls_dropped"] += 1
             return False
 
+    #: Control calls applied per loop turn: a burst of commands never delays a hop for long.
+    CONTROLS_PER_TURN = 32
+
     def _apply_controls(self) -> None:
-        while True:
+        for _ in range(self.CONTROLS_PER_TURN):
             try:
                 fn = self._controls.get_nowait()
             except queue.Empty:

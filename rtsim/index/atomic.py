@@ -15,7 +15,7 @@ import shutil
 import uuid
 from pathlib import Path
 
-__all__ = ["temp_sibling", "fsync_tree", "replace_dir"]
+__all__ = ["temp_sibling", "fsync_tree", "replace_dir", "remove_stale_siblings"]
 
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
@@ -26,6 +26,34 @@ def temp_sibling(dst: Path) -> Path:
     tmp = dst.parent / f".{dst.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir(parents=True)
     return tmp
+
+
+def remove_stale_siblings(dst: Path) -> list[Path]:
+    """Delete temporary folders next to ``dst`` left by builds that were killed.
+
+    A temporary folder names the process that made it; it is stale when that process is
+    gone. Returns what was removed.
+    """
+    removed = []
+    for p in dst.parent.glob(f".{dst.name}.tmp-*"):
+        try:
+            pid = int(p.name.split(".tmp-")[1].split("-")[0])
+        except (IndexError, ValueError):
+            continue
+        if pid != os.getpid() and not _alive(pid):
+            shutil.rmtree(p, ignore_errors=True)
+            removed.append(p)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def fsync_tree(folder: Path) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import shutil
+import sqlite3
 from pathlib import Path
 
 import faiss
@@ -30,7 +31,7 @@ from rtsim import __version__
 from rtsim.embed import Embedder, EmbedderPlugin, load_state, save_state
 from rtsim.errors import EmbedderError, LibraryError, LibraryMismatchError
 from rtsim.features import identity
-from rtsim.index.atomic import fsync_tree, replace_dir, temp_sibling
+from rtsim.index.atomic import fsync_tree, remove_stale_siblings, replace_dir, temp_sibling
 from rtsim.index.faiss_index import IndexSpec, Searcher, build_index, index_kind
 from rtsim.index.manifest import Manifest, sha256_file
 from rtsim.index.metadata import Item, read_items, read_names, write_items
@@ -264,6 +265,7 @@ def write_library(out: str | Path, *, embedder: Embedder, vectors: np.ndarray,
     if out.exists() and not (out / MANIFEST).is_file():
         raise LibraryError(f"refusing to replace {out}: it exists and is not an rtsim library")
     out.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_siblings(out)
     tmp = temp_sibling(out)
     try:
         faiss.write_index(build_index(vectors, metric=spec.metric, spec=index_spec),
@@ -292,6 +294,12 @@ def write_library(out: str | Path, *, embedder: Embedder, vectors: np.ndarray,
         manifest.write(tmp / MANIFEST)
         fsync_tree(tmp)
         replace_dir(tmp, out)
+    except (OSError, sqlite3.Error, RuntimeError) as exc:  # disk full, I/O, FAISS write
+        shutil.rmtree(tmp, ignore_errors=True)
+        free = shutil.disk_usage(out.parent).free
+        raise LibraryError(
+            f"could not write the library {out} ({exc}; {free / 2**20:.1f} MiB free on its "
+            f"file system); the previous library, if any, is unchanged") from exc
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

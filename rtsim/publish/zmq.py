@@ -7,10 +7,14 @@ schema, ``[zmq.*]``)::
     [b"trigger/<embedder>", msgpack header]
     [b"status", msgpack header]
 
-Sends never block: the socket has ``XPUB_NODROP`` set, so a subscriber whose queue is at
-the high-water mark makes the send fail with ``EAGAIN``, which is counted as a drop
-(``CONFLATE`` cannot be used instead: it does not support multipart messages). Non-finite
-floats are replaced as on OSC. Subscribers decode with :func:`recv_event`.
+Sends never block, and a stalled subscriber costs only itself: once its queue is at the
+high-water mark, ZeroMQ drops that subscriber's messages while the others keep receiving
+every one. ``XPUB_NODROP`` is deliberately not set: with it, one full queue makes the
+whole send fail with ``EAGAIN`` and starves every healthy subscriber (libzmq checks the
+high-water mark of all matching pipes before sending to any). A subscriber detects its
+own losses from gaps in the header's ``seq``. (``CONFLATE`` cannot bound the queue
+instead: it does not support multipart messages.) Non-finite floats are replaced as on
+OSC. Subscribers decode with :func:`recv_event`.
 """
 
 from __future__ import annotations
@@ -48,7 +52,8 @@ class ZmqConfig:
     enabled : bool
         False makes the publisher a no-op without a socket.
     sndhwm : int
-        Messages queued per subscriber before further ones are dropped (and counted).
+        Messages queued per subscriber before further ones to that subscriber are dropped
+        (the subscriber sees the gap in ``seq``).
     """
 
     endpoint: str = "tcp://127.0.0.1:5556"
@@ -67,7 +72,6 @@ class ZmqCounters:
     """What the ZeroMQ publisher did (monotonic counts)."""
 
     sent: int = 0
-    dropped: int = 0
     send_errors: int = 0
     nonfinite: int = 0
 
@@ -209,9 +213,6 @@ class ZmqPublisher:
     def _send_frames(self, frames: list) -> None:
         try:
             self._sock.send_multipart(frames, flags=zmq.NOBLOCK, copy=False)
-        except zmq.Again:
-            self.counters.dropped += 1
-            return
         except zmq.ZMQError as exc:
             self.counters.send_errors += 1
             if exc.errno not in self._logged:
@@ -225,7 +226,6 @@ def _bind(context: zmq.Context, config: ZmqConfig) -> zmq.Socket:
     sock = context.socket(zmq.XPUB)
     sock.setsockopt(zmq.LINGER, 0)
     sock.setsockopt(zmq.SNDHWM, config.sndhwm)
-    sock.setsockopt(zmq.XPUB_NODROP, 1)
     sock.setsockopt(zmq.XPUB_VERBOSE, 1)  # every subscription, also repeated ones
     bind_with_retry(sock, config.endpoint)
     log.info("ZeroMQ PUB on %s", config.endpoint)

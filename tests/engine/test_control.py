@@ -43,8 +43,8 @@ class _Client:
 
 @pytest.fixture
 def running(tmp_path, one_shot_library):
-    clip = write_clip(tmp_path / "c.wav", [(0.2 + 0.8 * i, "organ", 60) for i in range(8)],
-                      seconds=7.0)
+    clip = write_clip(tmp_path / "c.wav", [(0.2 + 0.8 * i, ("pluck", "marimba")[i % 2], 60)
+                                           for i in range(8)], seconds=7.0)
     endpoint = _free_tcp()
     cfg = load_config(None, patch={
         "source": {"kind": "file", "path": str(clip), "realtime": True, "loop": True},
@@ -114,6 +114,22 @@ def test_rejected_commands_change_nothing_and_say_why(running):
     assert osc.ask("/rtsim/ping", "i", [1]) == ("/rtsim/pong", (1,))  # still answering
     assert engine.control.counters["malformed"] >= 2
     assert engine.pipelines[0].k == 4 and engine.pipelines[0].weights is None
+
+
+def test_trigger_thresholds_change_live(running):
+    engine, col, osc, req = running
+    assert _wait(lambda: len(col.triggers) >= 2)  # a struck note every 0.8 s
+    _, (_, status, detail) = osc.ask("/rtsim/ctl/trigger", "ff", [5.0, 9.0])
+    assert status == "error" and "threshold_db" in detail  # out of range: nothing changes
+    assert all(t.detector.config.threshold_db == -40.0 for t in engine.inputs.values())
+    assert _zmq(req, "/rtsim/ctl/trigger", 0.0, 9.0)["ok"]  # nothing reaches 0 dBFS
+    assert all(t.detector.config.threshold_db == 0.0 for t in engine.inputs.values())
+    time.sleep(0.3)  # a pending onset may still report
+    n = len(col.triggers)
+    time.sleep(2.0)
+    assert len(col.triggers) == n
+    assert osc.ask("/rtsim/ctl/trigger", "ff", [-40.0, 9.0])[1][1] == "ok"
+    assert _wait(lambda: len(col.triggers) > n, timeout=3.0)
 
 
 def test_weights_and_pins_reach_the_search(tmp_path, sample_folder, subspace_embedder):

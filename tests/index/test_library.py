@@ -144,7 +144,7 @@ def test_failure_midway_leaves_previous_library(tmp_path, sample_folder, monkeyp
         raise OSError("disk full")
 
     monkeypatch.setattr("rtsim.index.library.write_items", boom)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(LibraryError, match="could not write the library .*disk full"):
         build_library(sample_folder / "organ", out, plugin=get("pca"), progress=False)
     assert (out / "manifest.json").read_text() == before
     assert Library.open(out).count == 3
