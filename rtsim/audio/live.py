@@ -13,6 +13,7 @@ import time
 import numpy as np
 
 from rtsim.audio import devices as dev_api
+from rtsim.audio.clock import RateMonitor
 from rtsim.audio.ring import RingBuffer
 from rtsim.audio.sources import AudioSource, SourceConfig
 from rtsim.errors import AudioDeviceError, ConfigError
@@ -31,7 +32,10 @@ class LiveSource(AudioSource):
     plausible, otherwise by one block), plus ``(n - 1) / sr``.
 
     Stats: ``blocks``, ``frames``, ``xruns`` (input overflows + underflows),
-    ``input_overflow``, ``input_underflow``, ``status_flags`` (OR of all flags seen).
+    ``input_overflow``, ``input_underflow``, ``status_flags`` (OR of all flags seen),
+    ``rate_mismatch`` (checks that found the delivered rate off the nominal one by more
+    than 1 %), ``measured_rate`` (Hz, last check; 0 before the first) and
+    ``block_size_changes`` (see :mod:`rtsim.audio.clock`).
     """
 
     #: A live device can vanish and come back: the engine's watchdog reopens it.
@@ -47,6 +51,7 @@ class LiveSource(AudioSource):
         self._cols = np.asarray(cfg.channels, dtype=np.int64)
         self._n_open = int(max(cfg.channels)) + 1
         self._blocks = self._frames = self._overflow = self._underflow = self._flags = 0
+        self._clock: RateMonitor | None = None
 
     def open(self) -> LiveSource:
         """Find the device and check channels and rate (AudioDeviceError naming them)."""
@@ -100,6 +105,10 @@ class LiveSource(AudioSource):
             raise AudioDeviceError(f"device {self.name!r} is already started")
         self._ring = ring
         self._continue = self._pyaudio.paContinue
+        if self._clock is None or self._clock.nominal != self.sr:
+            self._clock = RateMonitor(self.sr, self.cfg.block, name=self.name)
+        else:  # reopened after a device loss: keep the counts, restart the clock
+            self._clock.restart()
         with dev_api.stderr_captured() as captured:
             try:
                 self._stream = self._pa.open(
@@ -124,6 +133,7 @@ class LiveSource(AudioSource):
         self._ring.write(block, now - lag + (frame_count - 1) / self.sr, columns=self._cols)
         self._blocks += 1
         self._frames += frame_count
+        self._clock.feed(frame_count, time.monotonic())
         return None, self._continue
 
     def stop(self) -> None:
@@ -155,4 +165,7 @@ class LiveSource(AudioSource):
             "input_overflow": self._overflow,
             "input_underflow": self._underflow,
             "status_flags": self._flags,
+            "rate_mismatch": self._clock.mismatches if self._clock else 0,
+            "measured_rate": self._clock.rate_hz if self._clock else 0,
+            "block_size_changes": self._clock.block_size_changes if self._clock else 0,
         }

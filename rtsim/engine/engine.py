@@ -486,6 +486,8 @@ class Engine:
         if self.control is not None:
             counters.update({f"control_{k}": v for k, v in self.control.counters.items()})
         stats = self.source.stats()
+        counters.update({k: int(stats[k]) for k in ("rate_mismatch", "measured_rate",
+                                                     "block_size_changes") if k in stats})
         self._status_seq += 1
         return StatusEvent(
             seq=self._status_seq - 1, time=time.time(),
