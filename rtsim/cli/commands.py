@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -189,6 +190,27 @@ def cmd_schema(args: argparse.Namespace) -> int:
     from rtsim.publish.schema import render_reference
 
     print(render_reference(), end="")
+    return 0
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    """``rtsim keys OUT``: server and client CURVE certificates for the control socket."""
+    import zmq
+    import zmq.auth
+
+    if not zmq.has("curve"):
+        raise ConfigError("this libzmq has no CURVE support")
+    if args.out.exists() and any(args.out.iterdir()):
+        raise ConfigError(f"refusing to write keys into {args.out}: it is not empty")
+    (args.out / "clients").mkdir(parents=True, exist_ok=True)
+    server_public, server_secret = zmq.auth.create_certificates(args.out, "server")
+    for i in range(args.clients):
+        public, _ = zmq.auth.create_certificates(args.out, f"client{i}")
+        shutil.copy(public, args.out / "clients")
+    print(f"[control]\ncurve_secret = \"{server_secret}\"\n"
+          f"curve_clients = \"{args.out / 'clients'}\"\n"
+          f"# give each client its client<N>.key_secret and the server's public "
+          f"{server_public}")
     return 0
 
 

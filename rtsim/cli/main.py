@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 from rtsim import __version__
 
@@ -47,6 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     schema = sub.add_parser("schema", help="print the OSC address space reference")
     schema.set_defaults(func="rtsim.cli.commands:cmd_schema")
+
+    keys = sub.add_parser("keys", help="make CURVE certificates for the ZeroMQ control socket")
+    keys.add_argument("out", type=Path, help="folder to create (server, client, clients/)")
+    keys.add_argument("--clients", type=int, default=1, help="client certificates to make")
+    keys.set_defaults(func="rtsim.cli.commands:cmd_keys")
 
     index = sub.add_parser("index", help="build and inspect sample libraries")
     isub = index.add_subparsers(dest="index_command", metavar="ACTION", required=True)

@@ -61,6 +61,14 @@ class ControlConfig:
     max_rate : float
         Datagrams (and ZeroMQ requests) accepted per second; beyond it they are dropped
         before decoding and counted (``rate_limited``), so a flood cannot starve the hops.
+    curve_secret : str or None
+        ZeroMQ CURVE: the server's secret certificate (a ``.key_secret`` file from
+        ``rtsim keys``). With it, the REP socket accepts only encrypted connections from
+        clients whose public certificate lies in ``curve_clients``; such an endpoint may
+        face the network without an ``allow`` list.
+    curve_clients : str or None
+        Folder of authorised client public certificates (``*.key``); required with
+        ``curve_secret``.
     """
 
     enabled: bool = True
@@ -71,6 +79,8 @@ class ControlConfig:
     roots: tuple[str, ...] = ()
     timeout_s: float = 2.0
     max_rate: float = 2000.0
+    curve_secret: str | None = None
+    curve_clients: str | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -80,9 +90,24 @@ class ControlConfig:
         if not loopback and not self.allow:
             raise ConfigError(f"control host={self.host!r} is not loopback: give allow = "
                               "[source addresses] to accept commands from other machines")
-        if self.zmq_endpoint and not _loopback_endpoint(self.zmq_endpoint) and not self.allow:
+        if self.curve_secret or self.curve_clients:
+            _check_curve(self.curve_secret, self.curve_clients)
+        elif self.zmq_endpoint and not _loopback_endpoint(self.zmq_endpoint) and not self.allow:
             raise ConfigError(f"control zmq_endpoint={self.zmq_endpoint!r} is not loopback: "
-                              "give allow = [...] as well")
+                              "give allow = [...] or CURVE keys (curve_secret, curve_clients)")
+
+
+def _check_curve(secret: str | None, clients: str | None) -> None:
+    import zmq
+
+    if not zmq.has("curve"):
+        raise ConfigError("control curve_secret is set, but this libzmq has no CURVE support")
+    if not secret or not Path(secret).is_file():
+        raise ConfigError(f"control curve_secret={secret!r} must be a secret certificate file "
+                          "(made by: rtsim keys DIR)")
+    if not clients or not Path(clients).is_dir() or not any(Path(clients).glob("*.key")):
+        raise ConfigError(f"control curve_clients={clients!r} must be a folder holding the "
+                          "authorised clients' public certificates (*.key)")
 
 
 def _loopback_endpoint(endpoint: str) -> bool:
@@ -106,6 +131,7 @@ class ControlPlane:
         self._threads: list[threading.Thread] = []
         self._sock: socket.socket | None = None
         self._rep = None
+        self._auth = self._zctx = None  # CURVE authenticator and its context
         self._next_log = 0.0
         self._skipped_logs = 0
         if config.enabled:
@@ -126,13 +152,42 @@ class ControlPlane:
 
             from rtsim.publish.zmq import bind_with_retry
 
-            self._rep = zmq.Context.instance().socket(zmq.REP)
+            if self.config.curve_secret:
+                self._rep = self._curve_socket()
+            else:
+                self._rep = zmq.Context.instance().socket(zmq.REP)
             self._rep.setsockopt(zmq.LINGER, 0)
             try:
                 bind_with_retry(self._rep, self.config.zmq_endpoint)
             except ConfigError:
                 self._sock.close()
                 raise
+
+    def _curve_socket(self):
+        """A REP socket that only CURVE clients with an authorised certificate reach.
+
+        It lives in its own context: the authenticator binds ZeroMQ's one ZAP endpoint
+        per context.
+        """
+        import zmq
+        import zmq.auth
+        from zmq.auth.thread import ThreadAuthenticator
+
+        try:
+            public, secret = zmq.auth.load_certificate(self.config.curve_secret)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"control curve_secret={self.config.curve_secret!r}: {exc}") \
+                from exc
+        if secret is None:
+            raise ConfigError(f"control curve_secret={self.config.curve_secret!r} holds no "
+                              "secret key (give the .key_secret file, not the .key)")
+        self._zctx = zmq.Context()
+        self._auth = ThreadAuthenticator(self._zctx, log=log)
+        self._auth.start()
+        self._auth.configure_curve(domain="*", location=str(self.config.curve_clients))
+        rep = self._zctx.socket(zmq.REP)
+        rep.curve_secretkey, rep.curve_publickey, rep.curve_server = secret, public, True
+        return rep
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self) -> None:
@@ -161,6 +216,10 @@ class ControlPlane:
         if self._rep is not None and not self._rep.closed:
             self._rep.close(linger=0)
         self._rep = None
+        if self._auth is not None:
+            self._auth.stop()
+            self._zctx.term()
+            self._auth = self._zctx = None
 
     def _spawn(self, target, name: str) -> None:
         t = threading.Thread(target=target, name=name, daemon=True)

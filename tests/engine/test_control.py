@@ -1,5 +1,6 @@
 """The control plane over real sockets: OSC (UDP) and ZeroMQ (REP), applied between hops."""
 
+import shutil
 import socket
 import struct
 import time
@@ -213,3 +214,63 @@ def test_library_swap_and_reload_keep_the_old_one_on_failure(tmp_path, one_shot_
     finally:
         engine.stop()
         engine.join(5)
+
+
+def _curve_client(ctx, endpoint, keys, name, server_public):
+    import zmq.auth
+
+    req = ctx.socket(zmq.REQ)
+    req.setsockopt(zmq.LINGER, 0)
+    if name is not None:
+        public, secret = zmq.auth.load_certificate(keys / f"{name}.key_secret")
+        req.curve_publickey, req.curve_secretkey = public, secret
+        req.curve_serverkey = server_public
+    req.connect(endpoint)
+    return req
+
+
+@pytest.mark.skipif(not zmq.has("curve"), reason="libzmq without CURVE")
+def test_curve_control_admits_only_authorised_clients(tmp_path, one_shot_library):
+    import zmq.auth
+
+    from tests.commands import run
+
+    keys = tmp_path / "keys"
+    r = run("rtsim", "keys", keys, "--clients", "1")
+    assert r.returncode == 0 and "curve_secret" in r.stdout, r.stderr
+    zmq.auth.create_certificates(tmp_path, "stranger")  # a key the server never saw
+    server_public, _ = zmq.auth.load_certificate(keys / "server.key")
+    endpoint = _free_tcp()
+    cfg = load_config(None, patch={
+        "source": {"kind": "synth", "signal": "sine:440"}, "engine": {"device": "cpu"},
+        "embedder": [{"name": "pca", "library": str(one_shot_library)}],
+        "osc": {"enabled": False}, "zmq": {"enabled": False},
+        "control": {"port": 0, "zmq_endpoint": endpoint,
+                    "curve_secret": str(keys / "server.key_secret"),
+                    "curve_clients": str(keys / "clients")}})
+    engine = build_engine(cfg)
+    engine.start()
+    ctx = zmq.Context()
+    try:
+        good = _curve_client(ctx, endpoint, keys, "client0", server_public)
+        assert _zmq(good, "/rtsim/ping", 5) == {"ok": True, "detail": "", "pong": 5}
+        shutil.copy(tmp_path / "stranger.key_secret", keys / "stranger.key_secret")
+        for name in ("stranger", None):  # an unknown key; no encryption at all
+            req = _curve_client(ctx, endpoint, keys, name, server_public)
+            req.send_json({"address": "/rtsim/ping", "args": [1]})
+            assert not req.poll(1500), f"{name} got an answer"
+        assert engine.control.counters["received"] == 1
+    finally:
+        ctx.destroy(linger=0)
+        engine.stop()
+        engine.join(5)
+
+
+def test_curve_options_are_checked(tmp_path):
+    with pytest.raises(ConfigError, match="curve_secret='nope'"):
+        ControlConfig(curve_secret="nope", curve_clients=str(tmp_path))
+    (tmp_path / "s.key_secret").write_text("x")
+    with pytest.raises(ConfigError, match="curve_clients=.*public certificates"):
+        ControlConfig(curve_secret=str(tmp_path / "s.key_secret"), curve_clients=str(tmp_path))
+    with pytest.raises(ConfigError, match="not loopback"):
+        ControlConfig(zmq_endpoint="tcp://0.0.0.0:5557")
