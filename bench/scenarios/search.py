@@ -38,6 +38,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from rtsim.bench.core import Report, time_calls
+from rtsim.errors import ConfigError
 from rtsim.index.faiss_index import IndexSpec, Searcher, build_index, prepare
 
 __all__ = ["run", "Mixture", "make_mixture", "draw", "recall_at_k", "KdSearcher",
@@ -72,6 +73,7 @@ class Plan:
     max_seconds: float
     n_queries: int
     gpu: bool
+    indexes: tuple[str, ...] = ("hnsw", "ivf", "ivfpq", "kdtree")
 
 
 def _plan(args: argparse.Namespace) -> Plan:
@@ -80,10 +82,15 @@ def _plan(args: argparse.Namespace) -> Plan:
     dims = getattr(args, "dims", None) or ("3,32" if quick else "3,64,128,256")
     repeats = getattr(args, "repeats", None) or (100 if quick else 1000)
     gpu = getattr(args, "device", "cpu") == "cuda" and getattr(faiss, "get_num_gpus", int)() > 0
+    known = tuple(k.name for k in KINDS)
+    indexes = tuple((getattr(args, "indexes", None) or ",".join(known)).split(","))
+    if not set(indexes) <= set(known):
+        raise ConfigError(f"--indexes={','.join(indexes)}: known are {', '.join(known)} "
+                          "(flat, the reference, always runs)")
     return Plan(sizes=tuple(int(float(s)) for s in sizes.split(",")),
                 dims=tuple(int(d) for d in dims.split(",")), repeats=repeats,
                 warmup=min(20, repeats), max_seconds=1.0 if quick else 3.0,
-                n_queries=200 if quick else 1000, gpu=gpu)
+                n_queries=200 if quick else 1000, gpu=gpu, indexes=indexes)
 
 
 # ---------------------------------------------------------------- data
@@ -311,7 +318,8 @@ class SearchBench:
             self._measure_gpu(cell, "flat", flat, [("-", lambda: None)])
         del flat
         for kind in KINDS:
-            if (kind.name != "kdtree" or dim <= KDTREE_MAX_DIM) and \
+            if kind.name in self.plan.indexes and \
+                    (kind.name != "kdtree" or dim <= KDTREE_MAX_DIM) and \
                     (kind.name != "ivfpq" or (dim % 2 == 0 and dim >= 8)):
                 self._run_kind(cell, kind)
         self._summarise(cell)

@@ -132,6 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--repeats", type=int, help="timed calls per implementation")
     bench.add_argument("--sizes", help="search: library sizes, e.g. 1e4,1e5,1e6")
     bench.add_argument("--dims", help="search: dimensions, e.g. 3,64,128,256")
+    bench.add_argument("--indexes", help="search: approximate kinds, e.g. hnsw,ivf,ivfpq,kdtree "
+                       "(default all; exact flat always runs as the reference)")
     bench.add_argument("--seconds", type=float, help="latency/event: seconds of audio")
     bench.add_argument("--minutes", type=float, help="soak: minutes to run")
     bench.add_argument("--library-size", type=float, help="latency: vectors in the library")

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from rtsim.bench.scenarios import publish, search
+from rtsim.errors import ConfigError
 from rtsim.index.faiss_index import IndexSpec, Searcher, build_index
 from rtsim.publish.osc import ntp_timetag
 from rtsim.publish.osc_bundles import HopLayout
@@ -66,6 +67,13 @@ def test_search_exact_rows_have_full_recall(search_report):
         if row["index"] in ("flat", "kdtree"):
             assert row["recall10"] == 1.0, row
         assert 0.0 <= row["recall10"] <= 1.0 and row["bytes"] > 0
+
+
+def test_search_indexes_option_restricts_the_grid():
+    report = search.run(quick_args(sizes="2e3", dims="32", indexes="ivfpq"))
+    assert {row["index"] for row in report.rows} == {"flat", "ivfpq"}
+    with pytest.raises(ConfigError, match="--indexes=annoy"):
+        search.run(quick_args(indexes="annoy"))
 
 
 def test_kdtree_top10_equals_exact_top10_in_3d():

@@ -36,7 +36,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
         names = (args.embedder or ",".join(f"stem/{r}" for r in
                                            ("drums", "bass", "piano", "guitar", "mix")))
-        embs = {n: get(n).load(device=device) for n in names.split(",")}
+        loaded = [get(n).load(device=device) for n in names.split(",")]
+        embs = {e.spec.name: e for e in loaded}  # a run folder names its role in its spec
+        if len(embs) != len(loaded) or not all(n.startswith("stem/") for n in embs):
+            raise ConfigError(f"eval stems needs distinct stem embedders, got {sorted(embs)}")
         results = evaluate_stems(embs, heldout, out, progress=not args.no_progress)
     elif args.protocol == "disentangled":
         from rtsim.training.eval.disentangled import evaluate_disentangled
