@@ -50,7 +50,7 @@ def run(args) -> Report:
     rows = int(args.library_size or (2e3 if args.quick else 1e5))
     libraries = {n: bench_library(n, rows, device=args.device) for n in names}
     clip = ensure_demo(device=args.device, progress=False).clip
-    tap = OscTap()
+    tap = OscTap(keep=False)  # count only: the soak measures the engine's memory
     cfg = engine_config(args, clip=clip, libraries=libraries, osc_port=tap.port)
     engine = build_engine(cfg)
     samples: list[dict] = []
@@ -85,6 +85,6 @@ def run(args) -> Report:
                      hops=status.hops, missed_hops=status.missed_hops,
                      dropped_samples=status.dropped_samples, xruns=status.xruns,
                      max_ring_fill=max((s["ring_fill"] for s in samples), default=0),
-                     samples=len(samples))
+                     samples=len(samples), osc_datagrams=tap.received)
     rep.rows = samples
     return rep

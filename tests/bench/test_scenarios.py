@@ -75,11 +75,11 @@ def test_soak_two_minutes(tmp_path, cache):
     """The soak CI asks for: two minutes of live hops, with nothing drifting."""
     data, _ = bench("soak", tmp_path, cache, "--minutes", "2")
     x = data
-    assert x["minutes"] == 2 and x["samples"] >= 60
+    assert x["minutes"] == 2 and x["samples"] >= 60 and x["osc_datagrams"] >= x["hops"]
     assert x["hops"] == pytest.approx(2 * 60 * 20, rel=0.05)  # one hop per 50-ms frame
     assert x["missed_hops"] == 0 and x["dropped_samples"] == 0
     assert x["threads_first_last"][0] == x["threads_first_last"][1]
     assert x["fds_first_last"][1] - x["fds_first_last"][0] <= 2
     second_half = [r["rss_mib"] for r in data["rows"] if r["t"] >= 60]
-    assert max(second_half) - min(second_half) < 16  # memory flat once warm
+    assert max(second_half) - min(second_half) < 8  # memory flat once warm
     assert data["stages"]["hop"]["n"] == x["hops"]
