@@ -121,6 +121,7 @@ class StemsDemo:
 
 
 STEM_PIECES = 12
+STEMS_VERSION = "2"  # 2: each piece its own drum kit tuning
 STEM_SR = 22050
 
 
@@ -139,7 +140,7 @@ def ensure_stems_demo(*, device: str = "cpu", progress: bool = True,
     from rtsim.index import Library
     from rtsim.index.build import build_library
 
-    base = (root or cache_dir()) / f"demo-v{VERSION}" / "stems"
+    base = (root or cache_dir()) / f"demo-v{VERSION}" / f"stems-v{STEMS_VERSION}"
     samples = base / "samples"
     if not (samples / ".complete").exists():
         log.info("rendering the stems demo into %s", samples)

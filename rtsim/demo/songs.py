@@ -39,8 +39,9 @@ def render_piece(seed: int, *, seconds: float = 8.0, sr: int = 22050) -> dict[st
     hat_step = (0.5, 0.25)[rng.integers(2)]
     bass_rhythm = ([0, 1, 2, 3], [0, 1.5, 2, 3.5], [0, 0.5, 2, 2.5, 3])[rng.integers(3)]
     arp = ([0, 1, 2, 1], [0, 2, 1, 2], [2, 1, 0, 1])[rng.integers(3)]
-    hit = {name: render_note(name, seconds=0.4, sr=sr, seed=seed) for name in
-           ("kick", "snare", "hat")}
+    tuning = rng.uniform(0.75, 1.35, 3)  # each piece its own kit: kick, snare, hat tuned
+    hit = {name: _tune(render_note(name, seconds=0.4, sr=sr, seed=seed), f) for name, f in
+           zip(("kick", "snare", "hat"), tuning, strict=True)}
     bar = 4 * beat
     for b in range(int(seconds / bar) + 1):
         t0 = b * bar
@@ -64,3 +65,9 @@ def render_piece(seed: int, *, seconds: float = 8.0, sr: int = 22050) -> dict[st
             _place(tracks["guitar"], render_note("marimba", midi=p, seconds=beat, sr=sr,
                                                  velocity=0.5), t0 + i * beat / 2, sr)
     return {s: np.clip(x, -1, 1).astype(np.float32) for s, x in tracks.items()}
+
+
+def _tune(x: np.ndarray, factor: float) -> np.ndarray:
+    """Play ``x`` ``factor`` times faster (higher and shorter), as a sampler retunes a hit."""
+    t = np.arange(0, len(x) - 1, factor)
+    return np.interp(t, np.arange(len(x)), x).astype(np.float32)

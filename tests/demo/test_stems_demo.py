@@ -32,6 +32,7 @@ def test_each_stem_embedder_names_the_piece_on_its_channel(demo):
     col, engine = run_file(demo.clip, None, patch=patch)
     assert engine.status().missed_hops == 0
     t0 = min(h.capture_time for h in col.hops)
+    accuracy = {}
     for name in [f"stem/{s}" for s in (*STEMS, "mix")]:
         hops = [h for h in col.hops if h.embedder == name and not h.silent]
         right = []
@@ -42,4 +43,5 @@ def test_each_stem_embedder_names_the_piece_on_its_channel(demo):
                 right.append(h.names[0].startswith(f"piece_{ORDER[seg]:02d}"))
         assert len(right) >= 40, name
         print(f"{name}: {np.mean(right):.2f} of {len(right)} hops name the piece playing")
-        assert np.mean(right) >= 0.8, name
+        accuracy[name] = np.mean(right)
+    assert min(accuracy.values()) >= 0.8, accuracy
