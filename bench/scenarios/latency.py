@@ -24,18 +24,40 @@ def engine_config(args, *, clip, libraries: dict, osc_port: int, loop: bool = Tr
     """The config the engine scenarios run."""
     from rtsim.engine.config import load_config
 
+    default, backends = parse_backends(getattr(args, "backend", None) or "eager")
     source = ({"kind": "file", "path": str(clip), "loop": loop, "realtime": True,
                "block": BLOCK} if args.source == "file" else
               {"kind": "live", "device": "rtsim_test", "block": BLOCK})
     return load_config(None, patch={
         "source": source,
         "engine": {"device": args.device, "threads": args.threads},
-        "embedder": [{"name": n, "library": str(lib), "k": 5,
+        "embedder": [{"name": n, "library": str(lib), "k": 5, "backend": backends.get(n, default),
                       "update_divisor": args.update_divisor} for n, lib in libraries.items()],
         "osc": {"port": osc_port, "timetag": "capture"},
         "zmq": {"enabled": False},
         "control": {"enabled": False},
     })
+
+
+def parse_backends(text: str) -> tuple[str, dict[str, str]]:
+    """``"compile"`` or ``"timbre=torchscript,disentangled=compile"`` -> (default, per name).
+
+    Raises
+    ------
+    ConfigError
+        For a malformed item (backend names are checked by the engine config).
+    """
+    from rtsim.errors import ConfigError
+
+    if "=" not in text:
+        return text, {}
+    per = {}
+    for item in text.split(","):
+        name, sep, backend = item.partition("=")
+        if not sep or not name or not backend:
+            raise ConfigError(f"--backend item {item!r} must look like name=backend")
+        per[name] = backend
+    return "eager", per
 
 
 def histogram_samples(hist) -> np.ndarray:
@@ -81,6 +103,7 @@ def run(args) -> Report:
         received_hop_bundles=len(hops), cpu_load=cpu / wall, seconds=wall,
         embedders=names, library_rows=rows, block=BLOCK, busy_core=args.busy,
         update_divisor=args.update_divisor, device=args.device,
+        backend=getattr(args, "backend", None) or "eager",
     )
     hop = rep.stages["hop"]
     rep.extra["targets"] = {"hop_p99_le_10ms": hop["p99_ms"] <= 10.0,

@@ -144,6 +144,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="latency: keep the other core busy during the run")
     bench.add_argument("--update-divisor", type=int, default=1,
                        help="latency/event: embeddings per trained frame (1, 2 or 4)")
+    bench.add_argument("--backend", default="eager",
+                       help="latency/event/soak: inference backend, one for all (eager | "
+                       "torchscript | compile) or per embedder, e.g. "
+                       "timbre=torchscript,disentangled=compile (others eager)")
     bench.set_defaults(func="rtsim.bench.cli:cmd_bench", command_line=None)
     return p
 

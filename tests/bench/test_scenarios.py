@@ -83,3 +83,14 @@ def test_soak_two_minutes(tmp_path, cache):
     second_half = [r["rss_mib"] for r in data["rows"] if r["t"] >= 60]
     assert max(second_half) - min(second_half) < 8  # memory flat once warm
     assert data["stages"]["hop"]["n"] == x["hops"]
+
+
+def test_backend_option_per_embedder():
+    from rtsim.bench.scenarios.latency import parse_backends
+    from rtsim.errors import ConfigError
+
+    assert parse_backends("compile") == ("compile", {})
+    assert parse_backends("timbre=torchscript,disentangled=compile") == (
+        "eager", {"timbre": "torchscript", "disentangled": "compile"})
+    with pytest.raises(ConfigError, match="'timbre=' must look like name=backend"):
+        parse_backends("timbre=")
