@@ -54,7 +54,6 @@ class RateMonitor:
     _t0: float | None = None
     _frames: int = 0
     _last_block: int = 0
-    _warned: bool = False
 
     def feed(self, frame_count: int, now: float) -> None:
         """Account one callback of ``frame_count`` frames arriving at ``now`` (monotonic s)."""
@@ -72,8 +71,7 @@ class RateMonitor:
         self._t0, self._frames = now, 0
         if abs(self.last_rate / self.nominal - 1.0) > self.tolerance:
             self.mismatches += 1
-            if not self._warned:
-                self._warned = True
+            if self.mismatches == 1:  # warn once; the count says the rest
                 log.warning("%s delivers %.0f frames/s, but was opened at %d Hz: timing and "
                             "embeddings assume %d Hz (counted as rate_mismatch)", self.name,
                             self.last_rate, self.nominal, self.nominal)

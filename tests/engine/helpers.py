@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import soundfile as sf
 
@@ -59,3 +61,13 @@ def run_file(path, library, *, patch=None, overrides=(), realtime=False):
     engine = build_engine(cfg, extra_publishers=[col])
     engine.run()
     return col, engine
+
+
+def wait_until(cond, timeout: float = 5.0) -> bool:
+    """Poll ``cond()`` every 10 ms until it is true (True) or ``timeout`` s pass (False)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.01)
+    return False

@@ -16,7 +16,7 @@ from rtsim.errors import ConfigError
 from rtsim.index.build import build_library
 from rtsim.publish.osc import encode_message
 from rtsim.publish.oscin import decode_datagram
-from tests.engine.helpers import Collector, write_clip
+from tests.engine.helpers import Collector, wait_until, write_clip
 
 
 def _free_tcp() -> str:
@@ -70,28 +70,19 @@ def _zmq(req, address, *args):
     return req.recv_json()
 
 
-def _wait(cond, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.02)
-    return False
-
-
 def test_ping_k_enable_over_osc_and_zeromq(running):
     engine, col, osc, req = running
     assert osc.ask("/rtsim/ping", "i", [42]) == ("/rtsim/pong", (42,))
     assert _zmq(req, "/rtsim/ping", 7) == {"ok": True, "detail": "", "pong": 7}
     assert osc.ask("/rtsim/ctl/pca/k", "i", [2]) == ("/rtsim/reply", ("/rtsim/ctl/pca/k", "ok", ""))
-    assert _wait(lambda: col.hops and col.hops[-1].k in (0, 2) and any(
+    assert wait_until(lambda: col.hops and col.hops[-1].k in (0, 2) and any(
         h.k == 2 for h in col.hops[-5:]))
     assert _zmq(req, "/rtsim/ctl/pca/enable", 0)["ok"]
     n = len(col.hops)
     time.sleep(0.5)
     assert len(col.hops) == n  # paused: no hops
     assert _zmq(req, "/rtsim/ctl/pca/enable", 1)["ok"]
-    assert _wait(lambda: len(col.hops) > n)
+    assert wait_until(lambda: len(col.hops) > n)
 
 
 def test_rejected_commands_change_nothing_and_say_why(running):
@@ -119,7 +110,7 @@ def test_rejected_commands_change_nothing_and_say_why(running):
 
 def test_trigger_thresholds_change_live(running):
     engine, col, osc, req = running
-    assert _wait(lambda: len(col.triggers) >= 2)  # a struck note every 0.8 s
+    assert wait_until(lambda: len(col.triggers) >= 2)  # a struck note every 0.8 s
     _, (_, status, detail) = osc.ask("/rtsim/ctl/trigger", "ff", [5.0, 9.0])
     assert status == "error" and "threshold_db" in detail  # out of range: nothing changes
     assert all(t.detector.config.threshold_db == -40.0 for t in engine.inputs.values())
@@ -130,7 +121,7 @@ def test_trigger_thresholds_change_live(running):
     time.sleep(2.0)
     assert len(col.triggers) == n
     assert osc.ask("/rtsim/ctl/trigger", "ff", [-40.0, 9.0])[1][1] == "ok"
-    assert _wait(lambda: len(col.triggers) > n, timeout=3.0)
+    assert wait_until(lambda: len(col.triggers) > n, timeout=3.0)
 
 
 def test_weights_and_pins_reach_the_search(tmp_path, sample_folder, subspace_embedder):
@@ -161,7 +152,7 @@ def test_weights_and_pins_reach_the_search(tmp_path, sample_folder, subspace_emb
         _, (_, status, detail) = osc.ask("/rtsim/ctl/four/pin", "ss", ["colour", "ref.wav"])
         assert status == "error" and "no subspace 'colour'" in detail
         hops = pipe.counters.hops
-        assert _wait(lambda: pipe.counters.hops > hops + 3)  # searching with weights + pin
+        assert wait_until(lambda: pipe.counters.hops > hops + 3)  # searching with weights + pin
         assert osc.ask("/rtsim/ctl/four/unpin", "s", ["all"])[1][1] == "ok"
         assert pipe.pins == {}
     finally:
@@ -209,7 +200,7 @@ def test_library_swap_and_reload_keep_the_old_one_on_failure(tmp_path, one_shot_
         _, (_, status, detail) = osc.ask("/rtsim/ctl/pca/reload")
         assert status == "error" and "fitted on its library" in detail
         hops = pipe.counters.hops
-        assert _wait(lambda: pipe.counters.hops > hops + 2)
+        assert wait_until(lambda: pipe.counters.hops > hops + 2)
         assert engine.status().counters["swaps"] == 1
     finally:
         engine.stop()

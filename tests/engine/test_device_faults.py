@@ -17,7 +17,7 @@ from rtsim.engine.engine import Engine, EngineConfig, Route
 from rtsim.engine.pipeline import Pipeline
 from rtsim.errors import AudioDeviceError
 from rtsim.index import Library
-from tests.engine.helpers import Collector
+from tests.engine.helpers import Collector, wait_until
 
 
 class FlakyDevice(AudioSource):
@@ -94,19 +94,10 @@ def engine_with(one_shot_library):
         eng.join(5)
 
 
-def _wait(cond, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.01)
-    return False
-
-
 def test_stop_error_and_hang_are_recovered_within_the_bound(engine_with):
     dev = FlakyDevice()
     eng, col = engine_with(dev, watchdog_s=0.3)
-    assert _wait(lambda: len(col.hops) > 5, 5)
+    assert wait_until(lambda: len(col.hops) > 5, 5)
     for fault, outage in (("stop", 0.5), ("error", 1.0), ("hang", 0.5)):
         recovered = eng.counters["recoveries"]
         dev.mode = "stop"  # the interface goes quiet (unplugged)...
@@ -116,9 +107,9 @@ def test_stop_error_and_hang_are_recovered_within_the_bound(engine_with):
         t_back = time.monotonic()
         dev.mode = "ok"  # plugged back in
         bound = 2.0 + 1.0 + 10.0 if fault == "hang" else 1.0 + 2.0
-        assert _wait(lambda r=recovered: eng.counters["recoveries"] > r, bound), fault
+        assert wait_until(lambda r=recovered: eng.counters["recoveries"] > r, bound), fault
         hops = len(col.hops)
-        assert _wait(lambda h=hops: len(col.hops) > h + 3, 3), fault
+        assert wait_until(lambda h=hops: len(col.hops) > h + 3, 3), fault
         print(f"{fault}: recovered {time.monotonic() - t_back:.2f} s after the device came back")
     assert eng.counters["stalls"] >= 3
     ping = eng.call_soon(lambda: None)  # the control queue was served all along
@@ -128,14 +119,14 @@ def test_stop_error_and_hang_are_recovered_within_the_bound(engine_with):
 def test_hundred_unplug_replug_cycles_leak_nothing(engine_with):
     dev = FlakyDevice()
     eng, col = engine_with(dev, watchdog_s=0.05)
-    assert _wait(lambda: len(col.hops) > 3, 5)
+    assert wait_until(lambda: len(col.hops) > 3, 5)
     fds0, threads0 = len(os.listdir("/proc/self/fd")), threading.active_count()
     for cycle in range(100):
         recovered = eng.counters["recoveries"]
         dev.mode = "stop"
-        assert _wait(lambda c=cycle: eng.counters["stalls"] > c, 2), cycle
+        assert wait_until(lambda c=cycle: eng.counters["stalls"] > c, 2), cycle
         dev.mode = "ok"
-        assert _wait(lambda r=recovered: eng.counters["recoveries"] > r, 3), cycle
+        assert wait_until(lambda r=recovered: eng.counters["recoveries"] > r, 3), cycle
     time.sleep(0.3)
     assert len(os.listdir("/proc/self/fd")) <= fds0 + 2
     assert threading.active_count() <= threads0 + 2
