@@ -126,6 +126,7 @@ class ControlPlane:
         self.counters = {"received": 0, "applied": 0, "rejected": 0, "malformed": 0,
                          "refused_source": 0, "rate_limited": 0}
         self._tokens, self._refill = config.max_rate, time.monotonic()
+        self._bucket = threading.Lock()
         self.slowest_datagram_s = 0.0  # longest check + decode + submit of one datagram
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -254,16 +255,20 @@ class ControlPlane:
                         self._osc_reply(to, a, ok, detail))
 
     def _admit(self) -> bool:
-        """Token bucket of ``max_rate`` per second (one second of burst)."""
-        now = time.monotonic()
-        rate = self.config.max_rate
-        self._tokens = min(rate, self._tokens + (now - self._refill) * rate)
-        self._refill = now
-        if self._tokens < 1.0:
-            self.counters["rate_limited"] += 1
-            return False
-        self._tokens -= 1.0
-        return True
+        """Token bucket of ``max_rate`` per second (one second of burst).
+
+        Shared by the OSC and ZeroMQ threads, hence the lock.
+        """
+        with self._bucket:
+            now = time.monotonic()
+            rate = self.config.max_rate
+            self._tokens = min(rate, self._tokens + (now - self._refill) * rate)
+            self._refill = now
+            if self._tokens < 1.0:
+                self.counters["rate_limited"] += 1
+                return False
+            self._tokens -= 1.0
+            return True
 
     def _osc_reply(self, to, address: str, ok: bool, detail: str) -> None:
         if address == "/rtsim/ping" and ok:
