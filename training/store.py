@@ -24,7 +24,7 @@ from rtsim.errors import ConfigError
 from rtsim.features import FrontEndSpec, identity, make_frontend
 from rtsim.progress import progress_bar, track
 
-__all__ = ["StoreItem", "FeatureStore", "build_store", "VERSION"]
+__all__ = ["StoreItem", "FeatureStore", "StoreUnion", "build_store", "VERSION"]
 
 VERSION = 1
 
@@ -84,6 +84,54 @@ class FeatureStore:
         """Level (dBFS) of each frame's newest hop of item ``i``."""
         p = np.asarray(self.power[self.offsets[i] : self.offsets[i + 1]], np.float64)
         return 10 * np.log10(np.maximum(p, 1e-12))
+
+
+class StoreUnion:
+    """Several feature stores read as one (items numbered in order, keys prefixed).
+
+    Each corpus keeps its own cached store; training on two corpora reads both through
+    this view. The stores must share the front end.
+    """
+
+    def __init__(self, stores: Sequence[FeatureStore], prefixes: Sequence[str]) -> None:
+        if not stores or len(stores) != len(prefixes):
+            raise ConfigError("need one key prefix per store (and at least one store)")
+        if any(st.frontend != stores[0].frontend for st in stores):
+            raise ConfigError("stores computed with different front ends cannot be combined")
+        self.stores = list(stores)
+        self.keys = [f"{p}/{k}" for p, st in zip(prefixes, stores, strict=True) for k in st.keys]
+        self.labels = [lab for st in stores for lab in st.labels]
+        self.frontend = stores[0].frontend
+        self._first = np.cumsum([0] + [len(st) for st in stores])
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def _at(self, i: int) -> tuple[FeatureStore, int]:
+        s = int(np.searchsorted(self._first, i, side="right")) - 1
+        if not 0 <= i < len(self) or s < 0:
+            raise IndexError(f"item {i} of {len(self)}")
+        return self.stores[s], i - int(self._first[s])
+
+    def n_frames(self, i: int) -> int:
+        """Frames of item ``i``."""
+        st, j = self._at(i)
+        return st.n_frames(j)
+
+    def item_frames(self, i: int) -> np.ndarray:
+        """All frames of item ``i`` (see :meth:`FeatureStore.item_frames`)."""
+        st, j = self._at(i)
+        return st.item_frames(j)
+
+    def window(self, i: int, end: int, length: int, *, stride: int = 1) -> np.ndarray:
+        """See :meth:`FeatureStore.window`."""
+        st, j = self._at(i)
+        return st.window(j, end, length, stride=stride)
+
+    def hop_db(self, i: int) -> np.ndarray:
+        """See :meth:`FeatureStore.hop_db`."""
+        st, j = self._at(i)
+        return st.hop_db(j)
 
 
 def build_store(items: Sequence[StoreItem], *, spec: FrontEndSpec, root: str | os.PathLike,

@@ -111,3 +111,57 @@ def test_batch_hard_equals_loop(metric, dist):
             want.append(max(0.0, max(pos) - min(neg) + 0.3))
     got = BatchHardTripletLoss(margin=0.3, metric=metric)(emb, labels)
     assert float(got) == pytest.approx(sum(want) / len(want), rel=1e-4)
+
+
+def _batch_all_loop(rows, pos, neg, margin, dist):
+    active = []
+    n = len(rows)
+    for i in range(n):
+        for j in range(n):
+            for k in range(n):
+                if pos[i][j] and neg[i][k]:
+                    v = dist(rows[i], rows[j]) - dist(rows[i], rows[k]) + margin
+                    if v > 0:
+                        active.append(v)
+    return sum(active) / len(active) if active else 0.0
+
+
+def _relation(n, seed):
+    g = torch.Generator().manual_seed(seed)
+    tempo = torch.randint(60, 80, (n,), generator=g)
+    sim = (tempo[:, None] - tempo[None, :]).abs() <= 5      # a relation, not a label
+    return sim & ~torch.eye(n, dtype=torch.bool), ~sim
+
+
+@pytest.mark.parametrize("metric,dist", [("l2", _l2), ("cosine", _cos)])
+def test_batch_all_equals_loop(metric, dist):
+    from rtsim.training.losses import BatchAllTripletLoss
+
+    emb = torch.randn(10, 4, generator=torch.Generator().manual_seed(5))
+    pos, neg = _relation(10, 6)
+    want = _batch_all_loop(emb.tolist(), pos.tolist(), neg.tolist(), 0.4, dist)
+    got = BatchAllTripletLoss(margin=0.4, metric=metric)(emb, pos, neg)
+    assert want > 0 and float(got) == pytest.approx(want, rel=1e-4)
+    # no valid triplet: zero, and still differentiable
+    none = torch.zeros(10, 10, dtype=torch.bool)
+    emb.requires_grad_(True)
+    zero = BatchAllTripletLoss(margin=0.4, metric=metric)(emb, none, neg)
+    zero.backward()
+    assert float(zero.detach()) == 0.0
+
+
+def test_masked_batch_all_equals_loop():
+    from rtsim.training.losses import MaskedBatchAllTripletLoss
+
+    emb = torch.randn(9, 6, generator=torch.Generator().manual_seed(7))
+    slices = [(0, 2), (2, 6)]
+    masks = [_relation(9, 8), _relation(9, 9)]
+    want = []
+    for (lo, hi), (pos, neg) in zip(slices, masks, strict=True):
+        sub = torch.nn.functional.normalize(emb[:, lo:hi], dim=-1).tolist()
+        want.append(_batch_all_loop(sub, pos.tolist(), neg.tolist(), 0.1, _l2))
+    got = MaskedBatchAllTripletLoss(slices, margin=0.1)(
+        emb, torch.stack([m[0] for m in masks]), torch.stack([m[1] for m in masks]))
+    assert float(got) == pytest.approx(sum(want) / 2, rel=1e-4)
+    with pytest.raises(ConfigError, match="one mask per subspace"):
+        MaskedBatchAllTripletLoss(slices)(emb, masks[0][0][None], masks[0][1][None])

@@ -63,6 +63,21 @@ def test_track_triplets_respect_overlap_and_pieces():
     assert overlap.max() <= 0.5 and np.any(overlap == 0.5)
 
 
+def test_track_pairs_two_segments_of_each_piece():
+    window = 10
+    pieces = [0] * 12 + [1] * 12 + [2]                  # piece 2 has a single segment
+    starts = list(range(0, 60, 5)) * 2 + [0]
+    s = TrackTripletSampler(pieces, starts, window=window, max_overlap=0.5, seed=1)
+    assert sorted(s.anchors_of) == [0, 1]
+    first, second = s.pairs([1, 0, 1] * 200)
+    pieces, starts = np.array(pieces), np.array(starts)
+    assert list(pieces[first][:3]) == [1, 0, 1] and np.all(pieces[first] == pieces[second])
+    overlap = np.maximum(0, window - np.abs(starts[first] - starts[second])) / window
+    assert overlap.max() <= 0.5 and len(set(first.tolist())) > 12   # not always the same
+    with pytest.raises(ConfigError, match="piece 2"):
+        s.pairs([2])
+
+
 def test_track_triplet_errors():
     with pytest.raises(ConfigError, match="two pieces"):
         TrackTripletSampler([0, 0, 0], [0, 10, 20], window=10)

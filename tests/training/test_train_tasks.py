@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 import soundfile as sf
+import torch
 
 from rtsim.demo.sounds import render_note
 from rtsim.embed import get
@@ -147,12 +148,14 @@ def test_bad_training_configs(tmp_path):
 
 
 @needs_fluidsynth
-def test_disentangled_task_trains_and_validates(tmp_path, monkeypatch):
+@pytest.mark.parametrize("mining", ["sampled", "batch_all"])
+def test_disentangled_task_trains_and_validates(tmp_path, monkeypatch, mining):
     monkeypatch.setenv("RTSIM_CACHE", str(tmp_path / "cache"))
     from rtsim.training.data.songs import render_songs
 
-    songs = render_songs(tmp_path / "songs", soundfont="timgm6mb", seed=2, size=10, seconds=8,
-                         workers=1, progress=False)
+    songs = [render_songs(tmp_path / f"songs{seed}", soundfont="timgm6mb", seed=seed, size=6,
+                          seconds=8, workers=1, progress=False) for seed in (2, 3)]
+    train_list = ", ".join(f'{{ path = "{p}" }}' for p in songs)
     cfg = _config(tmp_path, f"""
 [model]
 task = "disentangled"
@@ -160,7 +163,7 @@ task = "disentangled"
 stem = 8
 channels = [8, 8, 8, 16, 16, 16]
 [data]
-train = {{ path = "{songs}" }}
+train = [{train_list}]
 validation_fraction = 0.4
 [train]
 steps = 4
@@ -172,8 +175,16 @@ plateau_patience = 1
 max_reductions = 1
 device = "cpu"
 threads = 1
+[loss]
+mining = "{mining}"
 """)
     task = make_task(cfg, progress=False)
+    # both corpora feed training and validation; pieces of one name stay apart
+    corpora = {k.split("/")[0] for k in task.train_set.store.keys}
+    assert corpora == {"songs2", "songs3"}
+    assert len(np.unique(task.train_set.pieces)) + len(np.unique(task.val_set.pieces)) == 12
+    loss = task.loss(task.build_model(), 4, np.random.default_rng(0), torch.device("cpu"))
+    assert loss.requires_grad and float(loss.detach()) > 0
     result = train(task, cfg, tmp_path / "run", progress=False)
     rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text()
             .splitlines()]
@@ -186,3 +197,17 @@ threads = 1
     v = emb(np.zeros((1, 129, 128), np.float32))[0]
     for lo in range(0, 256, 64):  # four unit subspaces
         assert np.linalg.norm(v[lo : lo + 64]) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_disentangled_similarity_relation():
+    from rtsim.training.tasks.disentangled import piece_labels, similarity_matrix
+
+    labs = [piece_labels({"genre": g, "mood": "calm", "instruments": ins, "tempo_bpm": t})
+            for g, ins, t in [("rock", ["Bass", "Piano"], 100), ("jazz", ["Piano"], 104),
+                              ("rock", ["Flute"], 110)]]
+    assert similarity_matrix(labs, "genre").tolist() == [[True, False, True],
+                                                        [False, True, False],
+                                                        [True, False, True]]
+    assert similarity_matrix(labs, "instrument")[0].tolist() == [True, True, False]
+    assert similarity_matrix(labs, "tempo")[1].tolist() == [True, True, False]
+    assert similarity_matrix(labs, "mood").all()

@@ -54,6 +54,8 @@ class TrackTripletSampler:
         self.anchors = np.array([i for i in range(len(self.pieces)) if len(self._positives(i))])
         if len(self.anchors) == 0:
             raise ConfigError(f"no piece has two segments at least {self.min_gap} frames apart")
+        self.anchors_of = {p: self.anchors[self.pieces[self.anchors] == p]
+                           for p in np.unique(self.pieces[self.anchors])}
 
     def _positives(self, i: int) -> np.ndarray:
         same = self.by_piece[self.pieces[i]]
@@ -71,3 +73,18 @@ class TrackTripletSampler:
                     neg[t] = j
                     break
         return a, p, neg
+
+    def pairs(self, pieces: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """Two segments of each given piece, overlapping by at most ``max_overlap``.
+
+        For in-batch track triplets: each segment's positive is its partner. Every piece
+        must be a key of :attr:`anchors_of`.
+        """
+        first, second = [], []
+        for p in pieces:
+            if p not in self.anchors_of:
+                raise ConfigError(f"piece {p} has no two segments {self.min_gap} frames apart")
+            a = self.rng.choice(self.anchors_of[p])
+            first.append(a)
+            second.append(self.rng.choice(self._positives(int(a))))
+        return np.array(first, int), np.array(second, int)

@@ -6,6 +6,19 @@ similar to it along that dimension and a negative piece that is not, and compare
 segments inside that dimension's subspace only (margin 0.1). Track triplets (a positive
 segment from the same piece with at most 50 % overlap, a negative from another) act on
 the whole space, weighted by λ = 0.5.
+
+Two ways to form the triplets (``[loss] mining``):
+
+- ``"sampled"`` (Lee et al.): ``batch`` triplets per step, each drawn for one dimension
+  from a pool of piece triplets, plus ``batch // 2`` track triplets; every segment that
+  goes through the network serves one triplet.
+- ``"batch_all"`` (the default): ``batch`` pieces per step, two segments of each (at most
+  50 % overlap). Every (anchor, positive, negative) of the batch that is valid for a
+  dimension is a masked triplet of that dimension, and every segment's partner against
+  the other pieces' segments is a track triplet; each loss is the mean of its active
+  triplets (Hermans et al.'s batch-all). The same margin, masks and λ, but tens of
+  thousands of triplets per forward pass instead of a few dozen, which is what fits
+  the training into a CPU budget.
 """
 
 from __future__ import annotations
@@ -17,13 +30,19 @@ from rtsim.cache import cache_dir
 from rtsim.errors import ConfigError
 from rtsim.training.corpora import ensure_corpus
 from rtsim.training.eval.metrics import triplet_accuracy
-from rtsim.training.losses import MaskedTripletLoss, TripletBatch, TripletMarginLoss
+from rtsim.training.losses import (
+    BatchAllTripletLoss,
+    MaskedBatchAllTripletLoss,
+    MaskedTripletLoss,
+    TripletBatch,
+    TripletMarginLoss,
+)
 from rtsim.training.samplers import TrackTripletSampler
 from rtsim.training.tasks.notes import split_keys
 from rtsim.training.tasks.songs import load_segments
 
-__all__ = ["DisentangledTask", "similar", "piece_labels", "dimension_triplets",
-           "song_embeddings"]
+__all__ = ["DisentangledTask", "similar", "similarity_matrix", "piece_labels",
+           "dimension_triplets", "song_embeddings"]
 
 TEMPO_BPM = 5.0
 
@@ -44,13 +63,17 @@ def similar(dim: str, a: dict, b: dict) -> bool:
     return a[dim] == b[dim]
 
 
+def similarity_matrix(labels: list[dict], dim: str) -> np.ndarray:
+    """``S[i, j]``: pieces ``i`` and ``j`` are similar along ``dim`` (diagonal True)."""
+    m = len(labels)
+    return np.array([[i == j or similar(dim, labels[i], labels[j]) for j in range(m)]
+                     for i in range(m)])
+
+
 def dimension_triplets(labels: list[dict], dim: str, n: int, rng) -> np.ndarray:
     """``n`` (anchor, positive, negative) piece triplets for ``dim``, shape (n, 3)."""
-    m = len(labels)
-    sim = np.array([[i != j and similar(dim, labels[i], labels[j]) for j in range(m)]
-                    for i in range(m)])
-    dis = np.array([[not similar(dim, labels[i], labels[j]) for j in range(m)]
-                    for i in range(m)])
+    s = similarity_matrix(labels, dim)
+    sim, dis = s & ~np.eye(len(labels), dtype=bool), ~s
     anchors = np.flatnonzero(sim.any(1) & dis.any(1))
     if len(anchors) == 0:
         return np.zeros((0, 3), int)  # no piece has both a similar and a dissimilar one
@@ -77,8 +100,9 @@ def song_embeddings(model, seg, device, *, n_sub: int) -> np.ndarray:
 class DisentangledTask:
     """Masked triplets (per dimension) + λ · track triplets; see the module notes.
 
-    Config: ``[data] train`` (a songs corpus), ``validation_fraction``; ``[loss] margin``
-    (0.1), ``track_weight`` (λ = 0.5).
+    Config: ``[data] train`` (a songs corpus or a list of them), ``validation_fraction``;
+    ``[loss] margin`` (0.1), ``track_weight`` (λ = 0.5), ``mining`` (``"batch_all"`` or
+    ``"sampled"``); ``[train] batch``: pieces per step (batch_all) or triplets (sampled).
     Validation score: overall subspace triplet accuracy of validation pieces.
     """
 
@@ -88,21 +112,29 @@ class DisentangledTask:
         self.spec, self.dims = SPEC, DIMENSIONS
         self.architecture = "rtsim.models.disentangled.net:DisentangledNet"
         self.arch_kwargs = {**ARCH_KWARGS, **cfg.kwargs}
-        corpus = ensure_corpus(cfg.data["train"], progress=progress)
+        train = cfg.data["train"]
+        corpus = [ensure_corpus(c, progress=progress)
+                  for c in (train if isinstance(train, list) else [train])]
         frac = float(cfg.data.get("validation_fraction", 0.1))
         common = dict(role="mix", spec=SPEC.frontend, window=SPEC.window,
                       cache=cache_dir() / "features", progress=progress)
 
         def pieces_of(keys):
-            return np.array([k.split("/")[0] for k in keys])
+            return np.array([k.rsplit("/", 1)[0] for k in keys])  # the key less its role
 
         self.train_set = load_segments(
             corpus, subset=lambda k: ~split_keys(pieces_of(k), fraction=frac), **common)
         self.val_set = load_segments(
             corpus, subset=lambda k: split_keys(pieces_of(k), fraction=frac), **common)
         self.slices = [(s.start, s.stop) for s in SPEC.subspaces]
-        self.masked = MaskedTripletLoss(self.slices, margin=cfg.loss.get("margin", 0.1))
-        self.track = TripletMarginLoss(margin=cfg.loss.get("margin", 0.1), metric="l2")
+        margin = float(cfg.loss.get("margin", 0.1))
+        self.mining = cfg.loss.get("mining", "batch_all")
+        if self.mining not in ("batch_all", "sampled"):
+            raise ConfigError(f"[loss] mining={self.mining!r} must be 'batch_all' or 'sampled'")
+        self.masked = MaskedTripletLoss(self.slices, margin=margin)
+        self.track = TripletMarginLoss(margin=margin, metric="l2")
+        self.masked_all = MaskedBatchAllTripletLoss(self.slices, margin=margin)
+        self.track_all = BatchAllTripletLoss(margin=margin, metric="l2")
         self.track_weight = float(cfg.loss.get("track_weight", 0.5))
         self.track_sampler = TrackTripletSampler(self.train_set.pieces, self.train_set.starts,
                                                  window=SPEC.window, seed=cfg.train.seed)
@@ -113,6 +145,9 @@ class DisentangledTask:
         rng = np.random.default_rng(cfg.train.seed)
         self.pool = {d: dimension_triplets(self.piece_labels, d, 20000, rng) for d in self.dims}
         self.trained = [k for k, d in enumerate(self.dims) if len(self.pool[d])]
+        self.similarity = np.stack([similarity_matrix(self.piece_labels, d) for d in self.dims])
+        self.paired = np.array([i for i, p in enumerate(self.piece_ids)
+                                if p in self.track_sampler.anchors_of])
         if not self.trained:
             raise ConfigError("no dimension has both similar and dissimilar training pieces")
         val_pieces = np.unique(self.val_set.pieces)
@@ -130,7 +165,9 @@ class DisentangledTask:
         return DisentangledNet(**kw)
 
     def loss(self, model, batch: int, rng: np.random.Generator, device) -> torch.Tensor:
-        """Masked triplet loss of ``batch`` triplets plus λ times ``batch // 2`` track ones."""
+        """Masked triplet loss plus λ times the track triplet loss of one batch."""
+        if self.mining == "batch_all":
+            return self._loss_batch_all(model, batch, rng, device)
         which = rng.choice(self.trained, size=batch)
         pieces = np.stack([self.pool[self.dims[k]][rng.integers(20000)] for k in which])
         segs = np.vectorize(lambda p: rng.choice(self.segments_of[p]))(pieces)
@@ -141,6 +178,21 @@ class DisentangledTask:
         track = TripletBatch(*z[3 * batch :].split(batch // 2))
         return self.masked(masked, torch.from_numpy(which).to(device)) + \
             self.track_weight * self.track(track)
+
+    def _loss_batch_all(self, model, batch: int, rng, device) -> torch.Tensor:
+        pieces = rng.choice(self.paired, size=min(batch, len(self.paired)), replace=False)
+        first, second = self.track_sampler.pairs(self.piece_ids[pieces])
+        z = model(torch.from_numpy(self.train_set.windows(np.concatenate([first, second])))
+                  .to(device))
+        who = np.concatenate([pieces, pieces])              # piece of each segment
+        same = who[:, None] == who[None, :]
+        sim = self.similarity[:, who[:, None], who[None, :]]
+        positive = torch.from_numpy(sim & ~same).to(device)  # another piece, similar
+        negative = torch.from_numpy(~sim).to(device)
+        eye = np.eye(len(who), dtype=bool)
+        track = self.track_all(z, torch.from_numpy(same & ~eye).to(device),
+                               torch.from_numpy(~same).to(device))
+        return self.masked_all(z, positive, negative) + self.track_weight * track
 
     def validate(self, model, device) -> dict[str, float]:
         """Triplet accuracy of validation pieces per dimension, subspace and whole space."""

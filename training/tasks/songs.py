@@ -7,13 +7,15 @@ segments are windows of ``window`` frames at 50 % overlap, without the silent on
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from rtsim.training.data.loaders import load_role, slakh_tracks
-from rtsim.training.store import FeatureStore, StoreItem, build_store
+from rtsim.training.store import FeatureStore, StoreItem, StoreUnion, build_store
 
 __all__ = ["SegmentSet", "load_segments"]
 
@@ -22,7 +24,7 @@ __all__ = ["SegmentSet", "load_segments"]
 class SegmentSet:
     """Non-silent segments of one role across pieces."""
 
-    store: FeatureStore
+    store: FeatureStore | StoreUnion
     pieces: np.ndarray       # store item of each segment
     starts: np.ndarray       # start frame of each segment
     window: int
@@ -44,13 +46,17 @@ class SegmentSet:
 
 def load_segments(corpus, *, role: str, spec, window: int, cache, progress: bool,
                   subset=None, silence_db: float = -45.0) -> SegmentSet:
-    """Segments of ``role`` (``drums``, ``bass``, ``piano``, ``guitar`` or ``mix``)."""
-    tracks = [t for t in slakh_tracks(corpus) if role == "mix" or t.role_stems(role)]
-    items = [StoreItem(f"{t.name}/{role}", {"piece": t.name, **t.labels},
-                       lambda sr, t=t: load_role(t, role, sr=sr),
-                       ";".join(f"{p}:{p.stat().st_size}" for p in _paths(t, role)))
-             for t in tracks]
-    store = build_store(items, spec=spec, root=cache, progress=progress)
+    """Segments of ``role`` (``drums``, ``bass``, ``piano``, ``guitar`` or ``mix``).
+
+    ``corpus`` is a Slakh-layout folder or a list of them; with several, each keeps its
+    own cached store and keys read ``<folder name>/<track>/<role>``. ``subset(keys)``
+    selects items (a boolean mask), e.g. the validation pieces.
+    """
+    folders = [corpus] if isinstance(corpus, str | os.PathLike) else list(corpus)
+    stores = [_role_store(Path(f), role=role, spec=spec, cache=cache, progress=progress)
+              for f in folders]
+    store = stores[0] if len(stores) == 1 else \
+        StoreUnion(stores, [Path(f).name for f in folders])
     keep = np.ones(len(store), bool) if subset is None else subset(store.keys)
     pieces, starts = [], []
     hop = window // 2
@@ -62,6 +68,15 @@ def load_segments(corpus, *, role: str, spec, window: int, cache, progress: bool
                 pieces.append(i)
                 starts.append(st)
     return SegmentSet(store, np.array(pieces), np.array(starts), window, store.labels)
+
+
+def _role_store(folder: Path, *, role, spec, cache, progress) -> FeatureStore:
+    tracks = [t for t in slakh_tracks(folder) if role == "mix" or t.role_stems(role)]
+    items = [StoreItem(f"{t.name}/{role}", {"piece": t.name, **t.labels},
+                       lambda sr, t=t: load_role(t, role, sr=sr),
+                       ";".join(f"{p}:{p.stat().st_size}" for p in _paths(t, role)))
+             for t in tracks]
+    return build_store(items, spec=spec, root=cache, progress=progress)
 
 
 def _paths(track, role):
