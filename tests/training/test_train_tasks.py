@@ -44,7 +44,7 @@ def _config(tmp_path, task_toml: str):
     return load_train_config(p)
 
 
-def _timbre_toml(corpus, mode="windows"):
+def _timbre_toml(corpus, mode="windows", mining="batch_hard"):
     return f"""
 [model]
 task = "timbre"
@@ -59,15 +59,19 @@ device = "cpu"
 threads = 1
 [loss]
 mode = "{mode}"
+mining = "{mining}"
 neighbourhoods = ["class", "pitch", "class_pitch", "class_pitch2", "family"]
 m = 2
 """
 
 
-@pytest.mark.parametrize("mode", ["windows", "trajectory"])
-def test_timbre_run_folder_resume_and_embedder(tiny_notes, tmp_path, monkeypatch, mode):
+@pytest.mark.parametrize("mode,mining", [("windows", "batch_hard"),
+                                         ("trajectory", "batch_hard"),
+                                         ("trajectory", "batch_all")])
+def test_timbre_run_folder_resume_and_embedder(tiny_notes, tmp_path, monkeypatch, mode,
+                                               mining):
     monkeypatch.setenv("RTSIM_CACHE", str(tmp_path / "cache"))
-    cfg = _config(tmp_path, _timbre_toml(tiny_notes, mode))
+    cfg = _config(tmp_path, _timbre_toml(tiny_notes, mode, mining))
     task = make_task(cfg, progress=False)
     run = tmp_path / "run"
     result = train(task, cfg, run, progress=False)

@@ -9,7 +9,12 @@ from rtsim.cache import cache_dir
 from rtsim.errors import ConfigError
 from rtsim.training.corpora import ensure_corpus
 from rtsim.training.eval.metrics import knn_accuracy
-from rtsim.training.losses import BatchHardTripletLoss, TripletBatch, TwoMarginContrastiveLoss
+from rtsim.training.losses import (
+    BatchAllTripletLoss,
+    BatchHardTripletLoss,
+    TripletBatch,
+    TwoMarginContrastiveLoss,
+)
 from rtsim.training.samplers import NEIGHBOURHOODS, MPerClassSampler, NeighbourhoodSampler
 from rtsim.training.tasks.notes import embed_phases, load_notes, split_keys
 
@@ -22,7 +27,11 @@ class TimbreTask:
     ``windows`` (Humphrey): neighbourhood triplets of single windows, two-margin
     contrastive loss. ``trajectory``: m-per-program batches of notes, each seen through
     its windows at ``PHASES_S`` (its trajectory through the map, as notes are compared),
-    batch-hard triplet loss on programs plus ``family_weight`` times the same on families.
+    triplet loss on programs plus ``family_weight`` times the same on families.
+    ``mining`` picks the triplets of a batch: ``"batch_hard"`` (each note's farthest
+    positive and nearest negative) or ``"batch_all"`` (every triplet, mean of the active
+    ones; a family triplet's positive is a note of *another* program of the family, which
+    is what the family-with-the-program-removed measure asks of the map).
 
     Config: ``[data] train`` (a notes corpus, or a list), ``[data] validation_fraction`` (by note,
     default 0.1); ``[loss] margin_pos, margin_neg, neighbourhoods, weights,
@@ -66,7 +75,11 @@ class TimbreTask:
         self._family_id = {f: i for i, f in enumerate(sorted({lab["family"] for lab in labels}))}
         self.batches = MPerClassSampler([lab["program"] for lab in labels],
                                         m=int(loss.get("m", 4)), seed=cfg.train.seed)
+        self.mining = loss.get("mining", "batch_hard")
+        if self.mining not in ("batch_hard", "batch_all"):
+            raise ConfigError(f"[loss] mining={self.mining!r} must be batch_hard or batch_all")
         self.traj_loss = BatchHardTripletLoss(margin=loss.get("margin", 0.5), metric="l2")
+        self.all_loss = BatchAllTripletLoss(margin=loss.get("margin", 0.5), metric="l2")
         self.family_weight = float(loss.get("family_weight", 0.5))
 
     def build_model(self) -> torch.nn.Module:
@@ -92,6 +105,12 @@ class TimbreTask:
         labels = self.train_notes.labels
         prog = torch.tensor([self._program_id[labels[n]["program"]] for n in notes])
         fam = torch.tensor([self._family_id[labels[n]["family"]] for n in notes])
+        if self.mining == "batch_all":
+            same_prog = (prog[:, None] == prog[None, :]).to(device)
+            same_fam = (fam[:, None] == fam[None, :]).to(device)
+            eye = torch.eye(len(notes), dtype=torch.bool, device=device)
+            return self.all_loss(desc, same_prog & ~eye, ~same_prog) + self.family_weight * \
+                self.all_loss(desc, same_fam & ~same_prog, ~same_fam)
         return self.traj_loss(desc, prog.to(device)) + \
             self.family_weight * self.traj_loss(desc, fam.to(device))
 
