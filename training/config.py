@@ -126,10 +126,13 @@ def load_train_config(path: str | Path, *, overrides: dict[str, Any] | None = No
     model = raw.get("model", {})
     if "task" not in model:
         raise ConfigError(f"{p}: [model] task = ... is required")
-    known = {f.name for f in fields(Schedule)}
-    bad = sorted(set(raw.get("train", {})) - known)
-    if bad:
-        raise ConfigError(f"{p}: unknown [train] key(s) {bad}; known: {sorted(known)}")
+    for section, known in (("train", {f.name for f in fields(Schedule)}),
+                           ("model", {"task", "kwargs"}),
+                           ("data", {"train", "validation_fraction"}),
+                           ("eval", {"heldout"})):
+        bad = sorted(set(raw.get(section, {})) - known)
+        if bad:  # e.g. [loss] keys written after the [eval] heading
+            raise ConfigError(f"{p}: unknown [{section}] key(s) {bad}; known: {sorted(known)}")
     return TrainConfig(task=model["task"], kwargs=dict(model.get("kwargs", {})),
                        data=raw.get("data", {}), train=Schedule(**raw.get("train", {})),
                        loss=raw.get("loss", {}), eval=raw.get("eval", {}),

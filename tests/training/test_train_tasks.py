@@ -1,6 +1,7 @@
 """Trainer and tasks end to end on tiny corpora: run folder, resume, run folder as embedder."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -149,6 +150,23 @@ def test_bad_training_configs(tmp_path):
     p.write_text("[model]\ntask = 'tempo'\n")
     with pytest.raises(ConfigError, match="unknown task 'tempo'"):
         make_task(load_train_config(p))
+    # [loss] keys written after the [eval] heading belong to [eval]: refused, not ignored
+    p.write_text("[model]\ntask = 'timbre'\n[eval]\nheldout = { size = 3 }\n"
+                 "mode = 'trajectory'\n")
+    with pytest.raises(ConfigError, match=r"unknown \[eval\] key\(s\) \['mode'\]"):
+        load_train_config(p)
+    p.write_text("[model]\ntask = 'timbre'\n[loss]\nmining = 'batch_all'\nfamily_wieght = 1\n")
+    with pytest.raises(ConfigError, match=r"unknown \[loss\] key\(s\) \['family_wieght'\]"):
+        make_task(load_train_config(p))
+
+
+@pytest.mark.parametrize("path", sorted(Path(__file__).parents[2].glob("models/*/*.toml")))
+def test_shipped_training_configs_are_valid(path):
+    from rtsim.training.tasks import LOSS_KEYS
+
+    cfg = load_train_config(path)
+    assert cfg.task in LOSS_KEYS and set(cfg.loss) <= LOSS_KEYS[cfg.task]
+    assert "heldout" in cfg.eval
 
 
 @needs_fluidsynth
