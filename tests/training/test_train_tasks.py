@@ -82,6 +82,8 @@ def test_timbre_run_folder_resume_and_embedder(tiny_notes, tmp_path, monkeypatch
         assert (run / name).is_file(), name
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == [6, 12] and all("program_acc" in r for r in rows)
+    for r in rows:  # both asks of the map drive model selection
+        assert r["score"] == pytest.approx((r["program_acc"] + r["family_acc_other_programs"]) / 2)
     with pytest.raises(ConfigError, match="not empty"):
         train(task, cfg, run, progress=False)
     longer = load_train_config(tmp_path / "train.toml", overrides={"train": {"steps": 18}})
