@@ -14,7 +14,7 @@ from typing import Any
 from rtsim.cache import cache_dir
 from rtsim.errors import ConfigError
 
-__all__ = ["corpus_name", "ensure_corpus"]
+__all__ = ["corpus_name", "ensure_corpus", "ensure_corpora"]
 
 _DEFAULTS = {"notes": {"sr": 16000, "seconds": 4.0}, "songs": {"sr": 22050, "seconds": 48.0}}
 
@@ -56,3 +56,10 @@ def ensure_corpus(spec: dict[str, Any], *, progress: bool = True, workers: int =
 
         render_songs(folder, **common)
     return folder
+
+
+def ensure_corpora(specs: dict[str, Any] | list[dict[str, Any]], *,
+                   progress: bool = True) -> list[Path]:
+    """The folders of one corpus table or a list of them (``[data] train``)."""
+    return [ensure_corpus(s, progress=progress)
+            for s in (specs if isinstance(specs, list) else [specs])]

@@ -28,7 +28,7 @@ import torch
 
 from rtsim.cache import cache_dir
 from rtsim.errors import ConfigError
-from rtsim.training.corpora import ensure_corpus
+from rtsim.training.corpora import ensure_corpora
 from rtsim.training.eval.metrics import triplet_accuracy
 from rtsim.training.losses import (
     BatchAllTripletLoss,
@@ -42,7 +42,7 @@ from rtsim.training.tasks.notes import split_keys
 from rtsim.training.tasks.songs import load_segments
 
 __all__ = ["DisentangledTask", "similar", "similarity_matrix", "piece_labels",
-           "dimension_triplets", "song_embeddings"]
+           "dimension_triplets", "triplets_from_similarity", "song_embeddings"]
 
 TEMPO_BPM = 5.0
 
@@ -72,16 +72,28 @@ def similarity_matrix(labels: list[dict], dim: str) -> np.ndarray:
 
 def dimension_triplets(labels: list[dict], dim: str, n: int, rng) -> np.ndarray:
     """``n`` (anchor, positive, negative) piece triplets for ``dim``, shape (n, 3)."""
-    s = similarity_matrix(labels, dim)
-    sim, dis = s & ~np.eye(len(labels), dtype=bool), ~s
-    anchors = np.flatnonzero(sim.any(1) & dis.any(1))
+    return triplets_from_similarity(similarity_matrix(labels, dim), n, rng)
+
+
+def triplets_from_similarity(s: np.ndarray, n: int, rng) -> np.ndarray:
+    """``n`` piece triplets drawn from a :func:`similarity_matrix`, shape (n, 3).
+
+    Empty when no piece has both a similar and a dissimilar other piece.
+    """
+    sim, dis, anchors = _anchors(s)
     if len(anchors) == 0:
-        return np.zeros((0, 3), int)  # no piece has both a similar and a dissimilar one
+        return np.zeros((0, 3), int)
     out = np.empty((n, 3), int)
     for t in range(n):
         a = rng.choice(anchors)
         out[t] = a, rng.choice(np.flatnonzero(sim[a])), rng.choice(np.flatnonzero(dis[a]))
     return out
+
+
+def _anchors(s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Positive and negative masks of a similarity matrix, and the pieces having both."""
+    sim, dis = s & ~np.eye(len(s), dtype=bool), ~s
+    return sim, dis, np.flatnonzero(sim.any(1) & dis.any(1))
 
 
 def song_embeddings(model, seg, device, *, n_sub: int) -> np.ndarray:
@@ -112,9 +124,7 @@ class DisentangledTask:
         self.spec, self.dims = SPEC, DIMENSIONS
         self.architecture = "rtsim.models.disentangled.net:DisentangledNet"
         self.arch_kwargs = {**ARCH_KWARGS, **cfg.kwargs}
-        train = cfg.data["train"]
-        corpus = [ensure_corpus(c, progress=progress)
-                  for c in (train if isinstance(train, list) else [train])]
+        corpus = ensure_corpora(cfg.data["train"], progress=progress)
         frac = float(cfg.data.get("validation_fraction", 0.1))
         common = dict(role="mix", spec=SPEC.frontend, window=SPEC.window,
                       cache=cache_dir() / "features", progress=progress)
@@ -142,10 +152,11 @@ class DisentangledTask:
         self.piece_labels = [piece_labels(self.train_set.labels[p]) for p in self.piece_ids]
         self.segments_of = {i: np.flatnonzero(self.train_set.pieces == p)
                             for i, p in enumerate(self.piece_ids)}
-        rng = np.random.default_rng(cfg.train.seed)
-        self.pool = {d: dimension_triplets(self.piece_labels, d, 20000, rng) for d in self.dims}
-        self.trained = [k for k, d in enumerate(self.dims) if len(self.pool[d])]
         self.similarity = np.stack([similarity_matrix(self.piece_labels, d) for d in self.dims])
+        self.trained = [k for k, s in enumerate(self.similarity) if len(_anchors(s)[2])]
+        if self.mining == "sampled":  # Lee's drawn triplets: a pool per dimension
+            rng = np.random.default_rng(cfg.train.seed)
+            self.pool = [triplets_from_similarity(s, 20000, rng) for s in self.similarity]
         self.paired = np.array([i for i, p in enumerate(self.piece_ids)
                                 if p in self.track_sampler.anchors_of])
         if not self.trained:
@@ -169,7 +180,7 @@ class DisentangledTask:
         if self.mining == "batch_all":
             return self._loss_batch_all(model, batch, rng, device)
         which = rng.choice(self.trained, size=batch)
-        pieces = np.stack([self.pool[self.dims[k]][rng.integers(20000)] for k in which])
+        pieces = np.stack([self.pool[k][rng.integers(20000)] for k in which])
         segs = np.vectorize(lambda p: rng.choice(self.segments_of[p]))(pieces)
         ta, tp, tn = self.track_sampler.sample(batch // 2)
         idx = np.concatenate([segs[:, 0], segs[:, 1], segs[:, 2], ta, tp, tn])

@@ -7,7 +7,7 @@ import torch
 
 from rtsim.cache import cache_dir
 from rtsim.errors import ConfigError
-from rtsim.training.corpora import ensure_corpus
+from rtsim.training.corpora import ensure_corpora
 from rtsim.training.eval.metrics import knn_accuracy
 from rtsim.training.losses import (
     BatchAllTripletLoss,
@@ -50,9 +50,7 @@ class TimbreTask:
         self.spec = SPEC
         self.architecture = "rtsim.models.timbre.net:TimbreNet"
         self.arch_kwargs = {**ARCH_KWARGS, **cfg.kwargs}
-        train = cfg.data["train"]
-        corpus = [ensure_corpus(c, progress=progress)
-                  for c in (train if isinstance(train, list) else [train])]
+        corpus = ensure_corpora(cfg.data["train"], progress=progress)
         frac = float(cfg.data.get("validation_fraction", 0.1))
         cache = cache_dir() / "features"
         self.train_notes = load_notes(corpus, spec=SPEC.frontend, cache=cache, progress=progress,
