@@ -24,6 +24,7 @@
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -51,6 +52,12 @@ class Schedule:
         Steps between validations (and checkpoints).
     patience : int
         Validations without improvement before stopping early (0: never).
+    lr_schedule : {"plateau", "cosine"}
+        ``plateau``: ``lr`` until validation stalls (below). ``cosine``: ``lr`` annealed
+        along a half cosine from step 0 to ``steps`` down to ``lr * min_lr_ratio``, step by
+        step (set ``steps`` to what fits the time budget); plateau reductions are off.
+    min_lr_ratio : float
+        The cosine schedule's final learning rate as a fraction of ``lr``.
     plateau_patience : int
         Validations without improvement before the learning rate is divided.
     plateau_factor : float
@@ -74,6 +81,8 @@ class Schedule:
     weight_decay: float = 0.0
     eval_every: int = 500
     patience: int = 0
+    lr_schedule: str = "plateau"
+    min_lr_ratio: float = 0.0
     plateau_patience: int = 0
     plateau_factor: float = 5.0
     max_reductions: int = 0
@@ -89,6 +98,23 @@ class Schedule:
                 raise ConfigError(f"train.{key}={getattr(self, key)} must be >= 1")
         if not self.lr > 0 or self.plateau_factor <= 1 or self.max_minutes <= 0:
             raise ConfigError("train.lr and max_minutes must be > 0, plateau_factor > 1")
+        if self.lr_schedule not in ("plateau", "cosine"):
+            raise ConfigError(f"train.lr_schedule={self.lr_schedule!r} must be plateau or cosine")
+        if not 0 <= self.min_lr_ratio <= 1:
+            raise ConfigError(f"train.min_lr_ratio={self.min_lr_ratio} must be in [0, 1]")
+        if self.lr_schedule == "cosine" and self.plateau_patience:
+            raise ConfigError("train.plateau_patience has no effect with lr_schedule='cosine'")
+
+    def lr_at(self, step: int) -> float:
+        """The learning rate of optimisation step ``step`` (0-based).
+
+        ``lr`` for ``plateau`` (before any reduction), the annealed value for ``cosine``.
+        """
+        if self.lr_schedule == "plateau":
+            return self.lr
+        t = min(max(step / self.steps, 0.0), 1.0)
+        floor = self.lr * self.min_lr_ratio
+        return floor + (self.lr - floor) * 0.5 * (1 + math.cos(math.pi * t))
 
 
 @dataclass(frozen=True)

@@ -133,6 +133,9 @@ def _loop(task, cfg, out, model, opt, rng, device, meta, progress) -> str:
     try:
         while meta["step"] < s.steps:
             model.train()
+            if s.lr_schedule != "plateau":
+                for g in opt.param_groups:
+                    g["lr"] = s.lr_at(meta["step"])
             loss = task.loss(model, s.batch, rng, device)
             opt.zero_grad(set_to_none=True)
             loss.backward()

@@ -45,7 +45,7 @@ def _config(tmp_path, task_toml: str):
     return load_train_config(p)
 
 
-def _timbre_toml(corpus, mode="windows", mining="batch_hard"):
+def _timbre_toml(corpus, mode="windows", mining="batch_hard", schedule="plateau"):
     return f"""
 [model]
 task = "timbre"
@@ -58,6 +58,9 @@ batch = 8
 eval_every = 6
 device = "cpu"
 threads = 1
+optimizer = "adam"
+lr = 0.001
+lr_schedule = "{schedule}"
 [loss]
 mode = "{mode}"
 mining = "{mining}"
@@ -66,13 +69,13 @@ m = 2
 """
 
 
-@pytest.mark.parametrize("mode,mining", [("windows", "batch_hard"),
-                                         ("trajectory", "batch_hard"),
-                                         ("trajectory", "batch_all")])
+@pytest.mark.parametrize("mode,mining,schedule", [("windows", "batch_hard", "plateau"),
+                                                  ("trajectory", "batch_hard", "plateau"),
+                                                  ("trajectory", "batch_all", "cosine")])
 def test_timbre_run_folder_resume_and_embedder(tiny_notes, tmp_path, monkeypatch, mode,
-                                               mining):
+                                               mining, schedule):
     monkeypatch.setenv("RTSIM_CACHE", str(tmp_path / "cache"))
-    cfg = _config(tmp_path, _timbre_toml(tiny_notes, mode, mining))
+    cfg = _config(tmp_path, _timbre_toml(tiny_notes, mode, mining, schedule))
     task = make_task(cfg, progress=False)
     run = tmp_path / "run"
     result = train(task, cfg, run, progress=False)
@@ -91,6 +94,11 @@ def test_timbre_run_folder_resume_and_embedder(tiny_notes, tmp_path, monkeypatch
     assert again.steps == 18
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == [6, 12, 18]
+    # the logged rate is the one the validation's last step ran with (cosine: annealed)
+    assert [r["lr"] for r in rows] == pytest.approx(
+        [cfg.train.lr_at(5), cfg.train.lr_at(11), longer.train.lr_at(17)])
+    if schedule == "cosine":
+        assert rows[0]["lr"] > rows[1]["lr"] > 0 and rows[1]["lr"] < 0.1 * cfg.train.lr
     emb = get(str(run)).load()  # the run folder is an embedder
     out = emb(np.zeros((2, 8, 192), np.float32))
     assert out.shape == (2, 3) and np.isfinite(out).all()
@@ -142,6 +150,22 @@ threads = 1
     emb = get(str(tmp_path / "run")).load()
     v = emb(np.zeros((1, 129, 128), np.float32))
     assert v.shape == (1, 128) and np.linalg.norm(v) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_cosine_schedule():
+    from rtsim.training.config import Schedule
+
+    s = Schedule(steps=100, lr=0.01, lr_schedule="cosine", min_lr_ratio=0.1)
+    assert s.lr_at(0) == pytest.approx(0.01) and s.lr_at(100) == pytest.approx(0.001)
+    assert s.lr_at(50) == pytest.approx(0.0055)  # half way: the mean of the two ends
+    lrs = [s.lr_at(i) for i in range(101)]
+    assert all(a > b for a, b in zip(lrs, lrs[1:], strict=False))
+    assert Schedule(steps=100, lr=0.01).lr_at(99) == 0.01  # plateau: the base rate
+    for bad, match in (({"lr_schedule": "step"}, "lr_schedule='step'"),
+                       ({"min_lr_ratio": 2.0}, "min_lr_ratio=2.0"),
+                       ({"lr_schedule": "cosine", "plateau_patience": 3}, "plateau_patience")):
+        with pytest.raises(ConfigError, match=match):
+            Schedule(**bad)
 
 
 def test_bad_training_configs(tmp_path):
