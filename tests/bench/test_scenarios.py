@@ -82,7 +82,9 @@ def test_soak_two_minutes(tmp_path, cache):
     assert x["fds_first_last"][1] - x["fds_first_last"][0] <= 2
     second_half = [r["rss_mib"] for r in data["rows"] if r["t"] >= 60]
     assert max(second_half) - min(second_half) < 8  # memory flat once warm
-    assert data["stages"]["hop"]["n"] == x["hops"]
+    # the hop stage is timed once per engine step that published; a step that woke late
+    # reads two frames and publishes two hops at once (a catch-up, not a missed hop)
+    assert 0.99 * x["hops"] <= data["stages"]["hop"]["n"] <= x["hops"]
 
 
 def test_backend_option_per_embedder():
