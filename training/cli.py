@@ -22,6 +22,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         overrides.setdefault("train", {})["device"] = args.device
     if args.max_minutes:
         overrides.setdefault("train", {})["max_minutes"] = args.max_minutes
+    if getattr(args, "leave_out", None):
+        overrides.setdefault("data", {})["leave_out"] = args.leave_out
     cfg = load_train_config(args.config, overrides=overrides)
     out = Path(args.out) if args.out else Path("runs") / (
         f"{cfg.task}-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}")

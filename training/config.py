@@ -154,7 +154,7 @@ def load_train_config(path: str | Path, *, overrides: dict[str, Any] | None = No
         raise ConfigError(f"{p}: [model] task = ... is required")
     for section, known in (("train", {f.name for f in fields(Schedule)}),
                            ("model", {"task", "kwargs"}),
-                           ("data", {"train", "validation_fraction"}),
+                           ("data", {"train", "validation_fraction", "leave_out"}),
                            ("eval", {"heldout"})):
         bad = sorted(set(raw.get(section, {})) - known)
         if bad:  # e.g. [loss] keys written after the [eval] heading

@@ -22,8 +22,10 @@ _DEFAULTS = {"notes": {"sr": 16000, "seconds": 4.0}, "songs": {"sr": 22050, "sec
 def corpus_name(spec: dict[str, Any]) -> str:
     """Folder name of a rendered corpus, e.g. ``notes-fluidr3-seed0-n4000``."""
     kind = spec.get("kind")
+    if kind == "oneshots":
+        return f"oneshots-{spec.get('soundfont', 'fluidr3')}-sr{spec.get('sr', 22050)}"
     if kind not in _DEFAULTS:
-        raise ConfigError(f"corpus kind={kind!r} must be notes or songs")
+        raise ConfigError(f"corpus kind={kind!r} must be notes, songs or oneshots")
     d = {**_DEFAULTS[kind], **spec}
     name = f"{kind}-{d.get('soundfont', 'fluidr3')}-seed{d.get('seed', 0)}-n{d['size']}"
     extra = [f"sr{d['sr']}" if d["sr"] != _DEFAULTS[kind]["sr"] else "",
@@ -38,6 +40,8 @@ def ensure_corpus(spec: dict[str, Any], *, progress: bool = True, workers: int =
         if not path.is_dir():
             raise ConfigError(f"corpus path {path} does not exist")
         return path
+    if spec.get("kind") == "oneshots":
+        return _ensure_oneshots(spec, progress=progress, workers=workers)
     if "size" not in spec:
         raise ConfigError(f"corpus {spec} needs size= (or path=)")
     folder = cache_dir() / "corpora" / corpus_name(spec)
@@ -55,6 +59,17 @@ def ensure_corpus(spec: dict[str, Any], *, progress: bool = True, workers: int =
         from rtsim.training.data.songs import render_songs
 
         render_songs(folder, **common)
+    return folder
+
+
+def _ensure_oneshots(spec: dict[str, Any], *, progress: bool, workers: int) -> Path:
+    from rtsim.training.data.oneshots import render_oneshots
+
+    folder = cache_dir() / "corpora" / corpus_name(spec)
+    if not (folder / "render.json").is_file():
+        sf = spec.get("soundfont", "fluidr3")
+        render_oneshots(folder, soundfont=sf, source=spec.get("source", sf),
+                        sr=spec.get("sr", 22050), workers=workers, progress=progress)
     return folder
 
 

@@ -87,8 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     query.set_defaults(func="rtsim.cli.commands:cmd_query")
     data = sub.add_parser("data", help="render training corpora")
     dsub = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
-    render = dsub.add_parser("render", help="render NSynth-like notes or Slakh-like songs")
-    render.add_argument("kind", choices=("notes", "songs"))
+    render = dsub.add_parser("render", help="render NSynth-like notes, Slakh-like songs, or a "
+                             "soundfont's drum kits and notes as labelled one-shots")
+    render.add_argument("kind", choices=("notes", "songs", "oneshots"))
     render.add_argument("out")
     render.add_argument("--soundfont", help="path, or fluidr3 (default) | timgm6mb")
     render.add_argument("--seed", type=int, default=0)
@@ -98,7 +99,15 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--seconds", type=float, help="default: notes 4, songs 64")
     render.add_argument("--midi-only", action="store_true", help="songs: MIDI and labels only")
     render.add_argument("--no-progress", action="store_true")
+    render.add_argument("--source", help="oneshots: source name in labels.csv (default: "
+                        "the soundfont's)")
     render.set_defaults(func="rtsim.training.data.cli:cmd_render")
+    label = dsub.add_parser("label", help="write the labels CSV of a package of recorded "
+                            "samples (sonic-pi, lmms)")
+    label.add_argument("package", choices=("sonic-pi", "lmms"))
+    label.add_argument("out", help="CSV to write")
+    label.add_argument("--root", help="the package's sample folder (default: Debian's)")
+    label.set_defaults(func="rtsim.training.data.cli:cmd_label")
 
     tr = sub.add_parser("train", help="train an embedder from a TOML config")
     tr.add_argument("config", help="e.g. models/timbre/train.toml")
@@ -107,13 +116,25 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--steps", type=int, help="override [train] steps")
     tr.add_argument("--max-minutes", type=float, help="override [train] max_minutes")
     tr.add_argument("--device", choices=("auto", "cpu", "cuda"), help="override [train] device")
+    tr.add_argument("--leave-out", metavar="SOURCE",
+                    help="override [data] leave_out: train without one source (sample task)")
     tr.add_argument("--no-progress", action="store_true")
     tr.set_defaults(func="rtsim.training.cli:cmd_train")
 
     ev = sub.add_parser("eval", help="the papers' evaluation protocols, with baselines")
-    ev.add_argument("protocol", choices=("timbre", "stems", "disentangled"))
-    ev.add_argument("--embedder", help="name(s) or run folder(s), comma-separated "
-                    "(default: the shipped models)")
+    ev.add_argument("protocol", choices=("timbre", "stems", "disentangled", "samples"))
+    ev.add_argument("folder", nargs="?", help="samples: the labelled folder of sounds")
+    ev.add_argument("--embedder", action="append", help="name(s) or run folder(s), "
+                    "comma-separated or repeated (default: the shipped models; samples: "
+                    "sample and timbre)")
+    ev.add_argument("--labels", help="samples: CSV 'path,<label columns>...' (paths relative "
+                    "to the folder)")
+    ev.add_argument("--label", default="label", help="samples: the column to predict")
+    ev.add_argument("--group", help="samples: the column whose value a query never sees of "
+                    "itself (kit, instrument, pack)")
+    ev.add_argument("--where", action="append", default=[], metavar="COLUMN=VALUE",
+                    help="samples: keep only rows where COLUMN equals VALUE (repeatable)")
+    ev.add_argument("-k", type=int, default=5, help="samples: neighbours that vote")
     ev.add_argument("--config", help="training config naming the held-out corpus")
     ev.add_argument("--out", help="folder for results.json and figures")
     ev.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))

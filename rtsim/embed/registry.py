@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 BUILTINS: dict[str, str] = {
     "pca": "rtsim.embed.pca:plugin",
     "timbre": "rtsim.models.timbre:plugin",
+    "sample": "rtsim.models.sample:plugin",
     "disentangled": "rtsim.models.disentangled:plugin",
     **{f"stem/{role}": "rtsim.models.stems:plugins"
        for role in ("drums", "bass", "piano", "guitar", "mix")},

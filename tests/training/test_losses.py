@@ -2,6 +2,8 @@
 
 import math
 
+import numpy as np
+
 import pytest
 import torch
 
@@ -165,3 +167,41 @@ def test_masked_batch_all_equals_loop():
     assert float(got) == pytest.approx(sum(want) / 2, rel=1e-4)
     with pytest.raises(ConfigError, match="one mask per subspace"):
         MaskedBatchAllTripletLoss(slices)(emb, masks[0][0][None], masks[0][1][None])
+
+
+def _supcon_loop(z, labels, t):
+    """Khosla et al.'s L_out written out anchor by anchor."""
+    n, total, anchors = len(z), 0.0, 0
+    for i in range(n):
+        pos = [p for p in range(n) if p != i and labels[p] == labels[i]]
+        if not pos:
+            continue
+        denom = sum(np.exp(z[i] @ z[a] / t) for a in range(n) if a != i)
+        total += -np.mean([np.log(np.exp(z[i] @ z[p] / t) / denom) for p in pos])
+        anchors += 1
+    return total / anchors
+
+
+def test_supcon_matches_the_loop():
+    from rtsim.training.losses import SupConLoss
+
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(12, 5))
+    z /= np.linalg.norm(z, axis=1, keepdims=True)
+    labels = np.array([0, 0, 1, 1, 1, 2, 3, 3, 0, 2, 4, 1])  # label 4 has no positive
+    got = SupConLoss(0.1)(torch.tensor(z), torch.tensor(labels))
+    assert float(got) == pytest.approx(_supcon_loop(z, labels, 0.1), rel=1e-9)
+
+
+def test_supcon_prefers_clustered_embeddings_and_checks_shapes():
+    from rtsim.training.losses import supcon_loss
+
+    labels = torch.tensor([0, 0, 1, 1])
+    good = torch.tensor([[1.0, 0], [1, 0], [0, 1], [0, 1]])
+    bad = torch.tensor([[1.0, 0], [0, 1], [1, 0], [0, 1]])
+    assert supcon_loss(good, labels, 0.1) < supcon_loss(bad, labels, 0.1)
+    assert float(supcon_loss(good, torch.arange(4), 0.1)) == 0.0  # no positives at all
+    with pytest.raises(ConfigError, match="must be"):
+        supcon_loss(good, labels[:3], 0.1)
+    with pytest.raises(ConfigError, match="temperature"):
+        supcon_loss(good, labels, 0.0)

@@ -45,11 +45,15 @@ class NoteJob:
     soundfont: str
     sr: int
     seconds: float
+    channel: int = 0
 
 
 def note_batch_midi(*, programs: list[int], pitches: list[int], velocities: list[int],
-                    seconds: float) -> mido.MidiFile:
-    """The MIDI of a batch: note ``k`` starts at ``k * (seconds + GAP)`` seconds."""
+                    seconds: float, channel: int = 0) -> mido.MidiFile:
+    """The MIDI of a batch: note ``k`` starts at ``k * (seconds + GAP)`` seconds.
+
+    ``channel`` 9 (GM's drum channel) makes each program change select a drum kit.
+    """
     slot = seconds + GAP
     mf = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
     mf.tracks.append(conductor_track(bpm=BPM, end_beats=len(pitches) * slot))
@@ -59,10 +63,11 @@ def note_batch_midi(*, programs: list[int], pitches: list[int], velocities: list
         start = round(k * slot * TICKS_PER_BEAT)
         off = start + round(HOLD * seconds * TICKS_PER_BEAT)
         cut = start + round(seconds * TICKS_PER_BEAT)
-        for tick, msg in ((start, mido.Message("program_change", channel=0, program=prog)),
-                          (start, mido.Message("note_on", channel=0, note=pitch, velocity=vel)),
-                          (off, mido.Message("note_off", channel=0, note=pitch)),
-                          (cut, mido.Message("control_change", channel=0, control=120))):
+        ch = channel
+        for tick, msg in ((start, mido.Message("program_change", channel=ch, program=prog)),
+                          (start, mido.Message("note_on", channel=ch, note=pitch, velocity=vel)),
+                          (off, mido.Message("note_off", channel=ch, note=pitch)),
+                          (cut, mido.Message("control_change", channel=ch, control=120))):
             track.append(msg.copy(time=tick - now))
             now = tick
     track.append(mido.MetaMessage("end_of_track", time=0))
@@ -73,7 +78,7 @@ def note_batch_midi(*, programs: list[int], pitches: list[int], velocities: list
 def render_note_job(job: NoteJob) -> int:
     """Render ``job`` and write its wav files; returns the number of notes written."""
     mf = note_batch_midi(programs=job.programs, pitches=job.pitches,
-                         velocities=job.velocities, seconds=job.seconds)
+                         velocities=job.velocities, seconds=job.seconds, channel=job.channel)
     with tempfile.TemporaryDirectory(prefix="rtsim-notes-") as tmp:
         mid = Path(tmp) / "batch.mid"
         mf.save(mid)

@@ -22,6 +22,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     device = resolve_device(args.device)
     out = Path(args.out or f"eval-{args.protocol}")
+    embedder = ",".join(args.embedder) if args.embedder else None
+    if args.protocol == "samples":
+        return _eval_samples(args, embedder, device, out)
     config = Path(args.config) if args.config else _shipped_config(args.protocol)
     heldout = load_train_config(config).eval.get("heldout")
     if heldout is None:
@@ -29,12 +32,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.protocol == "timbre":
         from rtsim.training.eval.timbre import evaluate_timbre
 
-        emb = get(args.embedder or "timbre").load(device=device)
+        emb = get(embedder or "timbre").load(device=device)
         results = evaluate_timbre(emb, heldout, out, progress=not args.no_progress)
     elif args.protocol == "stems":
         from rtsim.training.eval.stems import evaluate_stems
 
-        names = (args.embedder or ",".join(f"stem/{r}" for r in
+        names = (embedder or ",".join(f"stem/{r}" for r in
                                            ("drums", "bass", "piano", "guitar", "mix")))
         loaded = [get(n).load(device=device) for n in names.split(",")]
         embs = {e.spec.name: e for e in loaded}  # a run folder names its role in its spec
@@ -44,7 +47,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     elif args.protocol == "disentangled":
         from rtsim.training.eval.disentangled import evaluate_disentangled
 
-        emb = get(args.embedder or "disentangled").load(device=device)
+        emb = get(embedder or "disentangled").load(device=device)
         results = evaluate_disentangled(emb, heldout, out, progress=not args.no_progress)
     else:
         raise ConfigError(f"unknown protocol {args.protocol!r}")
@@ -52,6 +55,40 @@ def cmd_eval(args: argparse.Namespace) -> int:
     _print(results)
     print(f"figures and results.json in {out}")
     return 0
+
+
+def _eval_samples(args: argparse.Namespace, embedder: str | None, device, out: Path) -> int:
+    """``rtsim eval samples DIR --labels CSV --group COLUMN``."""
+    from rtsim.embed import get
+    from rtsim.training.eval.samples import evaluate_samples, read_table
+
+    if not args.folder or not args.labels or not args.group:
+        raise ConfigError("eval samples needs a folder, --labels CSV and --group COLUMN")
+    where = {}
+    for w in args.where:
+        col, sep, val = w.partition("=")
+        if not sep or not col:
+            raise ConfigError(f"--where {w!r} must be COLUMN=VALUE")
+        where[col.strip()] = val.strip()
+    rows = read_table(args.folder, args.labels, label=args.label, group=args.group,
+                      where=where)
+    names = (embedder or "sample,timbre").split(",")
+    embs = {n: get(n).load(device=device) for n in names}
+    out.mkdir(parents=True, exist_ok=True)
+    results = evaluate_samples(rows, embs, out, k=args.k, device=str(device))
+    (out / "results.json").write_text(json.dumps(results, indent=2, default=float) + "\n")
+    _print_samples(results)
+    print(f"figures and results.json in {out}")
+    return 0
+
+
+def _print_samples(r: dict) -> None:
+    print(f"{r['items']} items ({r['skipped']} skipped), {r['groups']} groups, "
+          f"{len(r['labels'])} labels, majority share {r['chance']:.3f}; "
+          f"{r['k']}-NN, own group excluded")
+    for method, v in r.items():
+        if isinstance(v, dict) and "accuracy" in v:
+            print(f"  {method:<14} accuracy {v['accuracy']:.3f}  ({v['vs_mfcc']:.2f}x MFCC)")
 
 
 def _shipped_config(protocol: str) -> Path:

@@ -15,12 +15,14 @@ LOSS_KEYS = {
                "phase_matched", "m", "mining", "margin", "family_weight"},
     "stem": {"margin", "metric"},
     "disentangled": {"margin", "track_weight", "mining"},
+    "sample": {"m", "temperature", "augment", "max_lag_s"},
 }
 
 TASKS = {
     "timbre": "rtsim.training.tasks.timbre:TimbreTask",
     "stem": "rtsim.training.tasks.stems:StemTask",
     "disentangled": "rtsim.training.tasks.disentangled:DisentangledTask",
+    "sample": "rtsim.training.tasks.sample:SampleTask",
 }
 
 

@@ -1,0 +1,59 @@
+"""Packaged recordings: labels from Sonic Pi's and LMMS's own file names."""
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from rtsim.errors import ConfigError
+from rtsim.training.data.loaders.packaged import label_name, packaged_rows
+
+
+@pytest.mark.parametrize("package,rel,expected", [
+    ("sonic-pi", "bd_haus", ("drum", "kick")),
+    ("sonic-pi", "drum_snare_hard", ("drum", "snare")),
+    ("sonic-pi", "drum_cymbal_closed", ("drum", "hihat")),
+    ("sonic-pi", "drum_splash_soft", ("drum", "cymbal")),
+    ("sonic-pi", "elec_fuzz_tom", ("drum", "tom")),
+    ("sonic-pi", "tabla_na", ("drum", "perc")),
+    ("sonic-pi", "bass_hit_c", ("note", "bass")),
+    ("sonic-pi", "loop_amen", None),
+    ("sonic-pi", "elec_blip2", ("fx", "blip")),
+    ("lmms", "drums/hihat_opened02", ("drum", "hihat")),
+    ("lmms", "drums/bassdrum_acoustic01", ("drum", "kick")),
+    ("lmms", "drums/ride01", ("drum", "cymbal")),
+    ("lmms", "instruments/violin_pizzicato01", ("note", "string")),
+    ("lmms", "instruments/church_organ03", ("note", "organ")),
+    ("lmms", "beats/break01", None),
+    ("lmms", "drumsynth/tr808/Kick", None),
+])
+def test_names_give_labels(package, rel, expected):
+    assert label_name(package, rel) == expected
+
+
+def _write(path, sr=22050):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    t = np.arange(int(0.2 * sr)) / sr
+    sf.write(path, (0.5 * np.sin(2 * np.pi * 220 * t) * np.exp(-t * 20)).astype(np.float32), sr)
+
+
+def test_rows_from_a_package_layout(tmp_path):
+    for rel in ("drums/kick01.ogg", "drums/kick02.ogg", "drums/snare01.ogg",
+                "beats/break01.ogg", "instruments/flute01.ogg", "drums/readme.txt"):
+        _write(tmp_path / rel) if rel.endswith(".ogg") else (tmp_path / rel).write_text("x")
+    rows = packaged_rows("lmms", tmp_path)
+    got = {r["path"].split("/", len(str(tmp_path).split("/")))[-1]: r for r in rows}
+    assert sorted(got) == ["drums/kick01.ogg", "drums/kick02.ogg", "drums/snare01.ogg",
+                           "instruments/flute01.ogg"]
+    assert got["drums/kick01.ogg"]["group"] == got["drums/kick02.ogg"]["group"] == "lmms:kick"
+    assert got["instruments/flute01.ogg"]["label"] == "flute"
+    assert all(r["source"] == "lmms" for r in rows)
+
+
+def test_unknown_missing_and_reserved_are_refused(tmp_path):
+    with pytest.raises(ConfigError, match="unknown sample package"):
+        packaged_rows("garageband", tmp_path)
+    with pytest.raises(ConfigError, match="apt-get install sonic-pi-samples"):
+        packaged_rows("sonic-pi", tmp_path / "nope")
+    (tmp_path / "hydrogen").mkdir()
+    with pytest.raises(ConfigError, match="reserved"):
+        packaged_rows("lmms", tmp_path / "hydrogen")

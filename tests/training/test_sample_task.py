@@ -1,0 +1,108 @@
+"""The ``sample`` task: frames as the live stream sees them, placement, a short run."""
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from rtsim.demo.sounds import render_note
+from rtsim.embed import get
+from rtsim.errors import ConfigError
+from rtsim.features import make_frontend
+from rtsim.models.sample import SPEC
+from rtsim.training.config import load_train_config
+from rtsim.training.tasks import make_task
+from rtsim.training.tasks.sample import window_frames
+from rtsim.training.trainer import train
+
+SR = 22050
+
+
+def test_window_frames_are_the_live_streams_frames():
+    fe = make_frontend(SPEC.frontend)
+    p = fe.properties
+    x = np.random.default_rng(0).normal(scale=0.1, size=SR).astype(np.float32)
+    ref = fe.offline(x, primed=True).numpy()
+    primed = np.concatenate([np.zeros(fe.primed_length, np.float32), x])
+    span = (SPEC.window - 1) * p.hop_length + p.window_length
+    t0 = 10
+    row = primed[t0 * p.hop_length : t0 * p.hop_length + span][None]
+    got = window_frames(fe, row, SPEC.window)
+    np.testing.assert_allclose(got[0], ref[t0 : t0 + SPEC.window], rtol=1e-5, atol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def tiny_package(tmp_path_factory):
+    """An LMMS-layout folder: drums/<class>NN and instruments/<name>NN, synthetic."""
+    root = tmp_path_factory.mktemp("lmms")
+    files = {"drums/kick": "kick", "drums/snare": "snare", "drums/hihat_closed": "hat",
+             "instruments/piano": "pluck", "instruments/church_organ": "organ",
+             "instruments/flute": "flute"}
+    for stem, family in files.items():
+        for n in range(4):
+            path = root / f"{stem}{n:02d}.wav"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            sf.write(path, render_note(family, midi=50 + 3 * n, seconds=0.6, sr=SR, seed=n), SR)
+    return root
+
+
+def _cfg(tmp_path, root, leave_out=""):
+    p = tmp_path / "train.toml"
+    p.write_text(f"""
+[model]
+task = "sample"
+[model.kwargs]
+channels = [4, 8, 8, 8]
+hidden = 16
+dim = 8
+[data]
+train = [{{ kind = "package", name = "lmms", path = "{root}", source = "tiny" }}]
+leave_out = "{leave_out}"
+validation_fraction = 0.0
+[train]
+steps = 4
+batch = 6
+eval_every = 2
+device = "cpu"
+threads = 1
+[loss]
+m = 2
+temperature = 0.2
+max_lag_s = 0.5
+""")
+    return load_train_config(p)
+
+
+def test_placement_puts_the_onset_lag_samples_before_the_window_end(tiny_package, tmp_path,
+                                                                    monkeypatch):
+    monkeypatch.setenv("RTSIM_CACHE", str(tmp_path / "cache"))
+    task = make_task(_cfg(tmp_path, tiny_package), progress=False)
+    clips = task.train_set
+    assert len(clips.labels) == 24 and set(clips.labels) >= {"drum:kick", "note:organ"}
+    w = task.place(clips, np.array([0, 0]), np.array([1000, 5000]))
+    assert w.shape == (2, task.span)
+    for row, lag in zip(w, (1000, 5000), strict=True):
+        first = int(np.argmax(np.abs(row) > 0))
+        assert task.span - lag <= first <= task.span - lag + 120
+        np.testing.assert_array_equal(row[task.span - lag:][:200],
+                                      clips.audio[0][: min(200, lag)].astype(np.float32))
+
+
+def test_a_short_run_is_an_embedder(tiny_package, tmp_path, monkeypatch):
+    monkeypatch.setenv("RTSIM_CACHE", str(tmp_path / "cache"))
+    cfg = _cfg(tmp_path, tiny_package)
+    task = make_task(cfg, progress=False)
+    run = tmp_path / "run"
+    result = train(task, cfg, run, progress=False)
+    assert result.steps == 4
+    emb = get(str(run)).load()
+    assert emb.spec.name == "sample" and emb.spec.metric == "cosine"
+    out = emb(np.zeros((3, 64, 64), np.float32) + np.linspace(0, 3, 64, dtype=np.float32))
+    assert out.shape == (3, 8) and np.allclose(np.linalg.norm(out, axis=1), 1, atol=1e-5)
+
+
+def test_leave_out_must_name_a_source(tiny_package, tmp_path, monkeypatch):
+    monkeypatch.setenv("RTSIM_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(ConfigError, match="names no source.*tiny"):
+        make_task(_cfg(tmp_path, tiny_package, leave_out="fluid"), progress=False)
+    with pytest.raises(ConfigError, match="no training clips"):
+        make_task(_cfg(tmp_path, tiny_package, leave_out="tiny"), progress=False)

@@ -1,0 +1,199 @@
+"""One-shot corpora from a soundfont's own samples: every drum kit's hits and pitched notes.
+
+A GM soundfont is a sample library recorded (or synthesised) by its authors; its
+percussion kits (bank 128: Standard, Room, Power, Electronic, TR-808, Jazz, Brush…) label
+every hit through the GM key map (:data:`DRUM_CLASS`), and its melodic programs label
+every note through GM's program table (:data:`~rtsim.training.data.families.PROGRAM_FAMILY`).
+:func:`render_oneshots` renders both into a plain folder with a ``labels.csv`` that
+``rtsim eval samples`` and the ``sample`` training task read:
+
+====== ==========================================================================
+column meaning
+====== ==========================================================================
+path   ``audio/<name>.wav`` (16-bit PCM, mono)
+label  drum class (kick, snare, hihat, tom, cymbal, clap, perc) or instrument family
+kind   ``drum`` or ``note``
+group  what a query must not see of itself: its kit (drums) or its GM program (notes)
+source the soundfont (``fluidr3``, ``timgm6mb``…), the unit of leave-one-source-out
+====== ==========================================================================
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from rtsim.errors import ConfigError
+from rtsim.training.data.families import PROGRAM_FAMILY
+from rtsim.training.data.gm import DRUM_CHANNEL, program_range
+from rtsim.training.data.notes_render import NoteJob, render_note_job
+from rtsim.training.data.pool import run_jobs
+from rtsim.training.data.sf2 import drum_kits
+
+__all__ = ["DRUM_CLASS", "DRUM_CLASSES", "COLUMNS", "KIT_EXCLUDE", "plan_oneshots",
+           "render_oneshots", "read_labels", "write_labels", "silent"]
+
+log = logging.getLogger(__name__)
+
+DRUM_CLASSES = ("kick", "snare", "hihat", "tom", "cymbal", "clap", "perc")
+"""Drum classes, as a performer names them (GM's key map folded into seven)."""
+
+_KEYS = {
+    "kick": (35, 36), "snare": (38, 40), "clap": (39,), "hihat": (42, 44, 46),
+    "tom": (41, 43, 45, 47, 48, 50), "cymbal": (49, 51, 52, 53, 55, 57, 59),
+}
+DRUM_CLASS: dict[int, str] = {k: c for c, keys in _KEYS.items() for k in keys}
+"""Class of each GM percussion key 35..81 (side stick, cowbell, congas… are ``perc``)."""
+DRUM_CLASS.update({k: "perc" for k in range(35, 82) if k not in DRUM_CLASS})
+
+KIT_EXCLUDE = ("orchestra", "sfx", "cm-64", "metronome", "marching")
+"""Kit names (lower-case substrings) left out: sound effects and orchestral percussion."""
+
+COLUMNS = ("path", "label", "kind", "group", "source")
+
+_SILENT_DB = -50.0
+
+
+def plan_oneshots(soundfont_path: str, *, source: str, pitches_per_program: int = 4,
+                  drum_velocities=(70, 115), note_velocity: int = 100) -> list[dict]:
+    """The one-shots of a soundfont: rows of :data:`COLUMNS` plus what to play.
+
+    Every kit of bank 128 (less :data:`KIT_EXCLUDE`) plays every GM key 35..81 at each
+    of ``drum_velocities``; every program with a family plays ``pitches_per_program``
+    pitches spread over its range.
+    """
+    rows = []
+    for kit in drum_kits(soundfont_path):
+        if any(x in kit.name.lower() for x in KIT_EXCLUDE):
+            continue
+        for key in range(35, 82):
+            for vel in drum_velocities:
+                rows.append({"name": f"{source}-kit{kit.program:03d}-k{key}-v{vel}",
+                             "label": DRUM_CLASS[key], "kind": "drum",
+                             "group": f"{source}:{kit.name}", "source": source,
+                             "channel": DRUM_CHANNEL, "program": kit.program, "pitch": key,
+                             "velocity": vel})
+    for program, family in enumerate(PROGRAM_FAMILY):
+        if family is None:
+            continue
+        lo, hi = program_range(program)
+        for pitch in np.linspace(lo, hi, pitches_per_program + 2)[1:-1].round().astype(int):
+            rows.append({"name": f"{source}-p{program:03d}-n{pitch}", "label": family,
+                         "kind": "note", "group": f"{source}:program{program}",
+                         "source": source, "channel": 0, "program": program,
+                         "pitch": int(pitch), "velocity": note_velocity})
+    return rows
+
+
+def _head(path: Path, seconds: float = 0.3, floor_db: float = -40.0) -> np.ndarray | None:
+    """The first ``seconds`` of a file from its onset, or None when it is silent.
+
+    fluidsynth starts notes on 64-sample block boundaries, so one sample rendered at two
+    times differs by a shift: aligning at the onset makes the copies compare equal.
+    """
+    if silent(path):
+        return None
+    y, sr = sf.read(path, dtype="float32")
+    first = int(np.argmax(np.abs(y) >= np.abs(y).max() * 10 ** (floor_db / 20)))
+    out = np.zeros(int(seconds * sr), np.float32)
+    seg = y[first:first + len(out)]
+    out[: len(seg)] = seg
+    return out
+
+
+def _same_sound(a: np.ndarray, b: np.ndarray, *, tol: float = 1e-2,
+                max_lag: int = 64) -> bool:
+    """Onset-aligned heads equal within ``tol`` relative squared error, at the best lag.
+
+    (Within ``max_lag`` samples: the onset threshold may fire a few samples apart.)
+    """
+    import scipy.signal
+
+    eb = float(np.dot(b, b))
+    if abs(float(np.dot(a, a)) - eb) > 0.1 * max(eb, 1e-12):
+        return False
+    n = min(len(a), 4096)
+    corr = scipy.signal.fftconvolve(a[:n], b[:n][::-1], mode="full")[n - 1 - max_lag:n + max_lag]
+    lag = int(np.argmax(corr)) - max_lag
+    d = np.roll(a, -lag) - b
+    return float(np.dot(d, d)) <= tol * max(eb, 1e-12)
+
+
+def silent(path: str | os.PathLike, *, floor_db: float = _SILENT_DB) -> bool:
+    """True when a file's peak is below ``floor_db`` dBFS (a key the kit leaves empty)."""
+    y, _ = sf.read(path, dtype="float32", always_2d=True)
+    return not y.size or 20 * np.log10(max(float(np.abs(y).max()), 1e-12)) < floor_db
+
+
+def render_oneshots(out: str | os.PathLike, *, soundfont: str, source: str,
+                    sr: int = 22050, seconds: float = 1.5, workers: int = 2,
+                    progress: bool = True, batch: int = 64) -> Path:
+    """Render a soundfont's kits and notes into ``out`` (``audio/``, ``labels.csv``).
+
+    Hits and notes are dry (no reverb or chorus), each ``seconds`` long (held for 75 % of
+    it); keys a kit leaves silent are dropped, and so are hits identical to an earlier
+    one (kits of one soundfont share many samples). ``render.json`` records the parameters.
+    """
+    from rtsim.training.data.fluid import resolve_soundfont
+
+    sf2 = str(resolve_soundfont(soundfont))
+    out = Path(out)
+    (out / "audio").mkdir(parents=True, exist_ok=True)
+    rows = plan_oneshots(sf2, source=source)
+    for r in rows:
+        r["path"] = f"audio/{r['name']}.wav"
+    jobs = []
+    for channel in (0, DRUM_CHANNEL):
+        part = [r for r in rows if r["channel"] == channel]
+        for i in range(0, len(part), batch):
+            b = part[i:i + batch]
+            jobs.append(NoteJob(programs=[r["program"] for r in b],
+                                pitches=[r["pitch"] for r in b],
+                                velocities=[r["velocity"] for r in b],
+                                paths=[str(out / r["path"]) for r in b], soundfont=sf2,
+                                sr=sr, seconds=seconds, channel=channel))
+    run_jobs(render_note_job, jobs, workers=workers, description=f"one-shots {source}",
+             progress=progress)
+    kept, seen = [], {}
+    for r in rows:
+        head = _head(out / r["path"])
+        same = seen.setdefault((r["channel"], r["pitch"], r["velocity"]), [])
+        if head is None or any(_same_sound(head, h) for h in same):
+            (out / r["path"]).unlink()  # a silent key, or a kit reusing another kit's hit
+        else:
+            same.append(head)
+            kept.append(r)
+    write_labels(out / "labels.csv", kept)
+    meta = {"kind": "oneshots", "soundfont": sf2, "source": source, "sr": sr,
+            "seconds": seconds, "rendered": len(rows), "kept": len(kept)}
+    (out / "render.json").write_text(json.dumps(meta, indent=1) + "\n")
+    log.info("wrote %d one-shots (%d silent keys dropped) to %s", len(kept),
+             len(rows) - len(kept), out)
+    return out
+
+
+def write_labels(path: str | os.PathLike, rows: list[dict]) -> None:
+    """Write rows as a labels CSV of :data:`COLUMNS` (atomically)."""
+    path = Path(path)
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(COLUMNS)
+        for r in rows:
+            w.writerow([r[c] for c in COLUMNS])
+    os.replace(tmp, path)
+
+
+def read_labels(path: str | os.PathLike) -> list[dict]:
+    """Rows of a ``labels.csv`` written by this module (or by hand in its layout)."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"labels file {os.fspath(p)!r}: no such file")
+    with open(p, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))

@@ -1,0 +1,263 @@
+"""Train the ``sample`` embedder: supervised contrastive over drum classes and families.
+
+Every step draws ``batch`` one-shots, ``m`` of each of several classes (a drum class or
+an instrument family), and two views of each: the sound placed at a random phase of the
+window (from one frame after its onset to a second into it) and passed through
+:func:`~rtsim.training.augment.augment` (level, EQ, room, noise, varispeed, bit depth)
+or a lossy-coded copy. Views go through the live front end and the network; the loss is
+Khosla et al.'s supervised contrastive loss, positives = same class. Why this objective:
+a performer's "same kind of sound" *is* the class (a kick from another kit), so labels
+say which sounds must meet; two augmented views alone (SimCLR) would only teach that a
+sound equals itself through a different room.
+
+Config: ``[data] train`` is a list of sources, each a rendered soundfont one-shot corpus
+``{kind = "oneshots", soundfont = "fluidr3", source = "fluid"}`` or a package of
+recordings ``{kind = "package", name = "sonic-pi"}``; ``[data] leave_out`` names the
+sources to leave out (one, or several comma-separated: leave-one-source-out); ``[data] validation_fraction`` holds out
+kits and programs (by group). Validation score: mean of 5-NN drum-class accuracy with
+the query's kit excluded and 5-NN family accuracy with its program excluded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from rtsim.cache import cache_dir
+from rtsim.errors import ConfigError
+from rtsim.features import make_frontend
+from rtsim.training.augment import AugmentConfig, augment, vorbis_roundtrip
+from rtsim.training.eval.metrics import knn_accuracy
+from rtsim.training.losses import SupConLoss
+from rtsim.training.samplers import MPerClassSampler
+from rtsim.training.tasks.notes import split_keys
+
+__all__ = ["SampleTask", "Clips", "source_rows", "load_clips", "window_frames"]
+
+log = logging.getLogger(__name__)
+
+CLIP_S = 1.5
+"""Seconds of each one-shot kept for training (its attack, body and early decay)."""
+KINDS = ("drum", "note")
+
+
+def source_rows(table: dict, *, progress: bool = True) -> list[dict]:
+    """The one-shot rows (absolute ``path``, label, kind, group, source) of one source."""
+    kind = table.get("kind")
+    if kind == "oneshots":
+        from rtsim.training.corpora import ensure_corpus
+        from rtsim.training.data.oneshots import read_labels
+
+        folder = ensure_corpus(table, progress=progress)
+        rows = read_labels(folder / "labels.csv")
+        for r in rows:
+            r["path"] = str(folder / r["path"])
+    elif kind == "package":
+        from rtsim.training.data.loaders.packaged import packaged_rows
+
+        rows = packaged_rows(table.get("name", ""), table.get("path"))
+    else:
+        raise ConfigError(f"sample source {table}: kind must be 'oneshots' or 'package'")
+    source = table.get("source")
+    for r in rows:
+        r["source"] = source or r["source"]
+    return [r for r in rows if r["kind"] in KINDS]
+
+
+@dataclass
+class Clips:
+    """One-shots in memory: dry audio, a lossy-coded copy, labels and groups."""
+
+    audio: np.ndarray      # (n, CLIP_S·sr) float32, onset at sample 0
+    lossy: np.ndarray      # the same, through Ogg Vorbis at low quality
+    lengths: np.ndarray    # samples of sound in each clip (<= CLIP_S·sr)
+    labels: np.ndarray     # "drum:kick", "note:string", ...
+    groups: np.ndarray     # kit or program (what a query must not see of itself)
+    sources: np.ndarray
+
+    @staticmethod
+    def concat(parts: list[Clips]) -> Clips:
+        """The clips of several sets, in order."""
+        return Clips(*(np.concatenate([getattr(p, f) for p in parts]) for f in _FIELDS))
+
+    def subset(self, mask: np.ndarray) -> Clips:
+        """The clips where ``mask`` is true."""
+        return Clips(*(getattr(self, f)[mask] for f in _FIELDS))
+
+
+_FIELDS = ("audio", "lossy", "lengths", "labels", "groups", "sources")
+
+
+def _names(value) -> list[str]:
+    """``leave_out`` as a list: "" or None -> [], "a" -> ["a"], "a,b" or a list -> both."""
+    if not value:
+        return []
+    items = value if isinstance(value, list) else str(value).split(",")
+    return [str(v).strip() for v in items if str(v).strip()]
+
+
+def load_clips(rows: list[dict], *, sr: int, progress: bool = True) -> Clips:
+    """Read (or take from the cache) the first :data:`CLIP_S` s of each row's audio.
+
+    A file that cannot be read (LMMS ships a ``kick04.ogg`` that is a broken WAV) is
+    left out with a warning naming it; the rest are kept.
+    """
+    from rtsim.audio.files import load_audio
+    from rtsim.errors import AudioFileError
+    from rtsim.progress import progress_bar, track
+
+    key = hashlib.sha256(json.dumps([sr, CLIP_S] + [[r["path"], r["label"], r["group"]]
+                                                      for r in rows]).encode()).hexdigest()[:20]
+    path = cache_dir() / "features" / f"sample-clips-{key}.npz"
+    n = int(CLIP_S * sr)
+    if not path.is_file():
+        audio, lossy, lengths = np.zeros((len(rows), n), np.float32), [], []
+        ok = np.ones(len(rows), bool)
+        with progress_bar(progress) as bar:
+            for i, r in enumerate(track(rows, total=len(rows), description="clips", bar=bar)):
+                try:
+                    y, _ = load_audio(r["path"], sr=sr)
+                except AudioFileError as exc:
+                    log.warning("leaving out %s: %s", r["path"], exc)
+                    ok[i] = False
+                    y = np.zeros(0, np.float32)
+                y = _from_onset(y)[:n]
+                audio[i, : len(y)] = y
+                lengths.append(len(y))
+                lossy.append(vorbis_roundtrip(audio[i], sr))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez(tmp, audio=audio.astype(np.float16), lossy=np.stack(lossy).astype(np.float16),
+                 lengths=np.array(lengths), ok=ok)
+        tmp.replace(path)
+    z = np.load(path)
+    ok = z["ok"]
+    rows = [r for r, keep in zip(rows, ok, strict=True) if keep]
+    return Clips(z["audio"][ok], z["lossy"][ok], z["lengths"][ok],
+                 np.array([f"{r['kind']}:{r['label']}" for r in rows]),
+                 np.array([r["group"] for r in rows]), np.array([r["source"] for r in rows]))
+
+
+def _from_onset(y: np.ndarray, floor_db: float = -40.0) -> np.ndarray:
+    """``y`` from its first sample within ``floor_db`` of its peak (less 5 ms)."""
+    peak = float(np.abs(y).max()) if len(y) else 0.0
+    if peak <= 0:
+        return y
+    first = int(np.argmax(np.abs(y) >= peak * 10 ** (floor_db / 20)))
+    return y[max(0, first - 110):]
+
+
+def window_frames(frontend, x: np.ndarray, window: int) -> np.ndarray:
+    """Front-end frames of audio windows ``x`` (b, (window-1)·hop + n_fft): (b, window, bins).
+
+    Frame ``t`` of a row is the live stream's frame whose newest sample is
+    ``(t + 1)·hop - 1`` samples after the row's start less ``n_fft - hop``: the same
+    frames a live stream shows when the row's last sample arrives.
+    """
+    p = frontend.properties
+    view = np.lib.stride_tricks.sliding_window_view(x, p.window_length, axis=1)
+    view = view[:, :: p.hop_length][:, :window]
+    b = x.shape[0]
+    flat = np.ascontiguousarray(view.reshape(b * window, p.window_length), np.float32)
+    return frontend.frames(flat).cpu().numpy().reshape(b, window, -1)
+
+
+class SampleTask:
+    """Supervised contrastive training of ``sample`` (see the module notes)."""
+
+    def __init__(self, cfg, *, progress: bool = True) -> None:
+        from rtsim.models.sample import ARCH_KWARGS, SPEC
+
+        self.spec = SPEC
+        self.architecture = "rtsim.models.sample.net:SampleNet"
+        self.arch_kwargs = {**ARCH_KWARGS, **cfg.kwargs}
+        tables = cfg.data.get("train")
+        if not isinstance(tables, list) or not tables:
+            raise ConfigError("[data] train must be a list of sample sources")
+        leave_out = _names(cfg.data.get("leave_out"))
+        per_table = [source_rows(t, progress=progress) for t in tables]
+        sources = sorted({r["source"] for rows in per_table for r in rows})
+        if set(leave_out) - set(sources):
+            raise ConfigError(f"[data] leave_out={sorted(set(leave_out) - set(sources))} "
+                              f"names no source; sources: {sources}")
+        self.fe = make_frontend(SPEC.frontend)
+        self.sr = SPEC.frontend.sr
+        parts = [load_clips(rows, sr=self.sr, progress=progress) for rows in per_table]
+        clips = Clips.concat([c.subset(~np.isin(c.sources, leave_out)) for c in parts])
+        val = split_keys(clips.groups, fraction=float(cfg.data.get("validation_fraction", 0.15)))
+        self.train_set, self.val_set = clips.subset(~val), clips.subset(val)
+        if len(self.train_set.labels) == 0:
+            raise ConfigError(f"no training clips left after leave_out={leave_out}")
+        self.sampler = MPerClassSampler(self.train_set.labels, m=int(cfg.loss.get("m", 6)),
+                                        seed=cfg.train.seed)
+        self.loss_fn = SupConLoss(temperature=float(cfg.loss.get("temperature", 0.1)))
+        self.aug = AugmentConfig(**cfg.loss.get("augment", {}))
+        self.gen = torch.Generator().manual_seed(cfg.train.seed)
+        p = self.fe.properties
+        self.span = (SPEC.window - 1) * p.hop_length + p.window_length  # samples per window
+        self.max_lag = int(float(cfg.loss.get("max_lag_s", 1.0)) * self.sr)
+        self._class_ids = {c: i for i, c in enumerate(sorted(set(clips.labels)))}
+        log.info("sample task: %d train clips, %d validation, sources %s (left out: %s)",
+                 len(self.train_set.labels), len(self.val_set.labels), sources, leave_out)
+
+    def build_model(self) -> torch.nn.Module:
+        """A fresh network."""
+        from rtsim.models.sample.net import SampleNet
+
+        kw = dict(self.arch_kwargs)
+        kw["channels"] = tuple(kw["channels"])
+        return SampleNet(**kw)
+
+    def place(self, clips: Clips, idx: np.ndarray, lags: np.ndarray,
+              lossy: np.ndarray | None = None) -> np.ndarray:
+        """Windows whose last sample lies ``lags`` samples after each clip's onset."""
+        out = np.zeros((len(idx), self.span), np.float32)
+        for j, (i, lag) in enumerate(zip(idx, lags, strict=True)):
+            src = clips.lossy[i] if lossy is not None and lossy[j] else clips.audio[i]
+            lag = int(min(lag, clips.lengths[i] + self.span // 4))
+            start = max(0, lag - self.span)            # first clip sample in the window
+            seg = src[start:lag]
+            out[j, self.span - len(seg):] = seg
+        return out
+
+    def loss(self, model, batch: int, rng: np.random.Generator, device) -> torch.Tensor:
+        """Supervised contrastive loss of two augmented views of ``batch`` one-shots."""
+        idx = self.sampler.batch(batch)
+        idx = np.concatenate([idx, idx])
+        hop = self.fe.properties.hop_length
+        lags = rng.integers(hop, self.max_lag, len(idx))
+        lossy = rng.random(len(idx)) < self.aug.p_lossy
+        x = torch.from_numpy(self.place(self.train_set, idx, lags, lossy))
+        x = augment(x, self.sr, self.gen, self.aug).numpy()
+        frames = torch.from_numpy(window_frames(self.fe, x, self.spec.window)).to(device)
+        labels = torch.tensor([self._class_ids[c] for c in self.train_set.labels[idx]],
+                              device=device)
+        return self.loss_fn(model(frames), labels)
+
+    def validate(self, model, device) -> dict[str, float]:
+        """5-NN accuracies on held-out kits and programs (dry, window 0.25 s after onset).
+
+        With no held-out clips (``validation_fraction = 0``) the training clips are scored.
+        """
+        vs = self.val_set if len(self.val_set.labels) else self.train_set
+        lags = np.full(len(vs.labels), int(0.25 * self.sr))
+        emb = []
+        for i in range(0, len(lags), 256):
+            idx = np.arange(i, min(i + 256, len(lags)))
+            f = window_frames(self.fe, self.place(vs, idx, lags[idx]), self.spec.window)
+            emb.append(model(torch.from_numpy(f).to(device)).cpu().numpy())
+        emb = np.concatenate(emb)
+        out = {}
+        for kind in KINDS:
+            m = np.char.startswith(vs.labels.astype(str), kind + ":")
+            if m.sum() > 5 and len(set(vs.groups[m])) > 1:
+                out[f"{kind}_acc"] = knn_accuracy(emb[m], vs.labels[m], k=5,
+                                                  exclude=vs.groups[m])
+        out["score"] = float(np.mean(list(out.values()))) if out else 0.0
+        return out
