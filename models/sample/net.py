@@ -12,6 +12,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from rtsim.models.blocks import mean_max_pool, strided_conv_stack
+
 __all__ = ["SampleNet"]
 
 
@@ -33,12 +35,8 @@ class SampleNet(nn.Module):
     def __init__(self, *, channels: tuple[int, ...] = (24, 48, 96, 128), hidden: int = 256,
                  dim: int = 128, floor: float = 6.0) -> None:
         super().__init__()
-        layers, c_in = [], 1
-        for c in channels:
-            layers += [nn.Conv2d(c_in, c, 3, stride=2, padding=1, bias=False),
-                       nn.BatchNorm2d(c), nn.ReLU(inplace=True)]
-            c_in = c
-        self.features = nn.Sequential(*layers)
+        self.features = strided_conv_stack(channels)
+        c_in = channels[-1]
         self.head = nn.Sequential(nn.Linear(2 * c_in, hidden), nn.ReLU(inplace=True),
                                   nn.Linear(hidden, dim))
         self.floor = floor
@@ -48,5 +46,5 @@ class SampleNet(nn.Module):
         peak = x.amax(dim=(1, 2), keepdim=True)
         x = (x - peak).clamp_min(-self.floor) / self.floor + 0.5
         h = self.features(x.transpose(1, 2).unsqueeze(1))  # (b, c, n_mels', frames')
-        pooled = torch.cat([h.mean(dim=(2, 3)), h.amax(dim=(2, 3))], dim=1)
+        pooled = mean_max_pool(h)
         return nn.functional.normalize(self.head(pooled), dim=-1)

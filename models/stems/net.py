@@ -11,6 +11,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from rtsim.models.blocks import mean_max_pool, strided_conv_stack
+
 __all__ = ["StemNet"]
 
 
@@ -27,16 +29,12 @@ class StemNet(nn.Module):
 
     def __init__(self, *, channels: tuple[int, ...] = (16, 32, 64, 128), dim: int = 128) -> None:
         super().__init__()
-        layers, c_in = [], 1
-        for c in channels:
-            layers += [nn.Conv2d(c_in, c, 3, stride=2, padding=1, bias=False),
-                       nn.BatchNorm2d(c), nn.ReLU(inplace=True)]
-            c_in = c
-        self.features = nn.Sequential(*layers)
+        self.features = strided_conv_stack(channels)
+        c_in = channels[-1]
         self.fc = nn.Linear(2 * c_in, dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Embed a batch of segments."""
         h = self.features(x.transpose(1, 2).unsqueeze(1))  # (b, c, n_mels', frames')
-        pooled = torch.cat([h.mean(dim=(2, 3)), h.amax(dim=(2, 3))], dim=1)
+        pooled = mean_max_pool(h)
         return nn.functional.normalize(self.fc(pooled), dim=-1)

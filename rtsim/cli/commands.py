@@ -39,7 +39,8 @@ def cli_patch(args: argparse.Namespace) -> dict[str, Any]:
         src["realtime"] = False
     patch: dict[str, Any] = {"source": src} if src else {}
     if getattr(args, "library", None):
-        emb = {"name": args.embedder or "pca", "library": args.library}
+        emb = {"name": args.embedder or _library_embedder(args.library),
+               "library": args.library}
         if getattr(args, "k", None):
             emb["k"] = args.k
         patch["embedder"] = [emb]
@@ -359,3 +360,13 @@ def _print_matches(lib, ids, distances) -> None:
         item = lib.items([i])[0]
         where = "" if item.offset_s == 0 else f" @ {item.offset_s:.2f} s"
         print(f"  {rank}. {item.name:<40} distance {d:.4f}   ({item.file}{where})")
+
+
+def _library_embedder(library: str) -> str:
+    """The embedder a library was built with (its manifest), for ``--library`` alone."""
+    from pathlib import Path
+
+    from rtsim.index.library import MANIFEST
+    from rtsim.index.manifest import Manifest
+
+    return Manifest.read(Path(library).expanduser() / MANIFEST).embedder

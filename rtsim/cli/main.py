@@ -36,8 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="generate a demo library and clip, stream it live")
     demo.add_argument("--loop", action="store_true", help="loop the clip until interrupted")
     demo.add_argument("--fast", action="store_true", help="as fast as possible, not real time")
-    demo.add_argument("--embedder", default="timbre,pca",
-                      help="embedders to demo, comma-separated (default: timbre,pca)")
+    demo.add_argument("--embedder", default="sample,timbre",
+                      help="embedders to demo, comma-separated (default: sample,timbre)")
     demo.add_argument("--stems", action="store_true",
                       help="the stems demo: one stem embedder per input channel, plus the mix")
     _add_output_args(demo)
@@ -58,7 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     isub = index.add_subparsers(dest="index_command", metavar="ACTION", required=True)
     build = isub.add_parser("build", help="index every audio file under a folder")
     build.add_argument("folder")
-    build.add_argument("--embedder", default="pca")
+    build.add_argument("--embedder", default="sample",
+                       help="embedder name or run folder (default: sample, the general "
+                       "one-shot embedder)")
     build.add_argument("--out", required=True, help="library folder to write")
     build.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     build.add_argument("--index", default="auto", choices=("auto", "flat", "hnsw", "ivf"))
@@ -133,7 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--group", help="samples: the column whose value a query never sees of "
                     "itself (kit, instrument, pack)")
     ev.add_argument("--where", action="append", default=[], metavar="COLUMN=VALUE",
-                    help="samples: keep only rows where COLUMN equals VALUE (repeatable)")
+                    help="samples: keep only rows where COLUMN equals VALUE, or with "
+                    "COLUMN!=VALUE differs from it (repeatable)")
     ev.add_argument("-k", type=int, default=5, help="samples: neighbours that vote")
     ev.add_argument("--config", help="training config naming the held-out corpus")
     ev.add_argument("--out", help="folder for results.json and figures")

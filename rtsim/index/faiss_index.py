@@ -162,6 +162,6 @@ class Searcher:
     def _distances(self, raw: np.ndarray) -> np.ndarray:
         if self.metric == "l2":
             return np.sqrt(np.maximum(raw, 0)).astype(np.float32)
-        if self.metric == "cosine":
-            return (1.0 - raw).astype(np.float32)
+        if self.metric == "cosine":  # rounding can put cos(v, v) a hair above 1
+            return np.maximum(1.0 - raw, 0.0).astype(np.float32)
         return (-raw).astype(np.float32)

@@ -22,7 +22,7 @@ def test_index_build_info_and_query(sample_folder, tmp_path):
     assert "13 files" in r.stdout and "skipped 3 (unreadable or not audio)" in r.stdout
     assert "skipping bad/corrupt.wav" in r.stderr  # the warning names the file
     info = run("rtsim", "index", "info", lib)
-    assert info.returncode == 0 and "pca" in info.stdout and "low_latency" in info.stdout
+    assert info.returncode == 0 and "sample (weights" in info.stdout  # the default embedder
     q = run("rtsim", "query", lib, sample_folder / "bell" / "bell_60.wav", "-k", "3",
             "--device", "cpu")
     assert q.returncode == 0, q.stderr
@@ -91,5 +91,7 @@ def test_demo_runs_on_embedded_defaults(tmp_path):
     score = json.loads(next(tmp_path.glob("demo-v*/performance.json")).read_text())
     assert len(score) == 25
     hops = int(r.stdout.split("hops ")[-1].split(",")[0])
-    assert hops == pytest.approx(2 * 30 * 20, abs=10)  # timbre + pca, 30-s clip, 20 hops/s
-    assert (tmp_path / "demo-v1" / "library-timbre" / "manifest.json").is_file()
+    # sample (a hop every 4 x 256 samples at 22.05 kHz) + timbre (20 hops/s), 30-s clip
+    assert hops == pytest.approx(30 * (22050 / 1024 + 20), abs=15)
+    for name in ("timbre", "sample"):
+        assert (tmp_path / "demo-v1" / f"library-{name}" / "manifest.json").is_file()

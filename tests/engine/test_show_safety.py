@@ -240,8 +240,9 @@ def test_hundred_swaps_under_live_audio(tmp_path, live, one_shot_library, sample
 
 def _build(folder, out, *, preexec=None):
     return subprocess.Popen([*command("rtsim"), "index", "build", str(folder), "--out", str(out),
-                             "--no-progress", "--device", "cpu"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, preexec_fn=preexec)
+                             "--embedder", "pca", "--no-progress", "--device", "cpu"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            preexec_fn=preexec)
 
 
 def _still_good(lib: Path, n: int) -> None:

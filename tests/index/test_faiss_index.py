@@ -33,6 +33,14 @@ def test_flat_search_equals_brute_force(metric):
         np.testing.assert_allclose(dist, np.sort(ref[i])[:5], rtol=1e-4, atol=1e-4)
 
 
+def test_cosine_distance_of_a_vector_to_itself_is_never_negative():
+    x, _ = _data(n=300, d=128)
+    s = Searcher(build_index(x, metric="cosine", spec=IndexSpec(kind="flat")), metric="cosine")
+    for i in range(0, 300, 7):
+        ids, dist = s.search(x[i], 1)
+        assert ids[0] == i and dist[0] >= 0.0 and dist[0] < 1e-6
+
+
 @pytest.mark.parametrize("kind", ["hnsw", "ivf", "ivfpq"])
 def test_approximate_indexes_have_high_recall(kind):
     x, q = _data(n=5000)

@@ -91,3 +91,24 @@ def test_m_per_class_batches():
     b = s.batch(32)
     classes, counts = np.unique(labels[b], return_counts=True)
     assert len(b) == 32 and len(classes) == 8 and set(counts) == {4}
+
+
+def test_stratified_batches_hold_each_strata_share():
+    from rtsim.training.samplers import StratifiedMPerClassSampler
+
+    labels = ["d:kick"] * 5 + ["d:snare"] * 5 + [f"d:perc{i}" for i in range(6)] * 2 + \
+        [f"n:fam{i}" for i in range(5)] * 3
+    s = StratifiedMPerClassSampler(
+        labels, [(lambda c: c in {"d:kick", "d:snare"}, 2), (lambda c: c.startswith("d:"), 1),
+                 (lambda c: c.startswith("n:"), 3)], m=2, seed=1)
+    assert s.batch_size == 12
+    lab = np.asarray(labels)
+    for _ in range(20):
+        b = lab[s.batch()]
+        assert len(b) == 12
+        assert (b == "d:kick").sum() == 2 and (b == "d:snare").sum() == 2
+        percs = [x for x in b if x.startswith("d:perc")]
+        assert len(percs) == 2 and len(set(percs)) == 1
+        assert sum(x.startswith("n:") for x in b) == 6 and len({x for x in b if x[0] == "n"}) == 3
+    with pytest.raises(ConfigError, match="strata"):
+        StratifiedMPerClassSampler(labels, [(lambda c: c == "d:kick", 3)], m=2)

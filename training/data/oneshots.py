@@ -15,6 +15,7 @@ label  drum class (kick, snare, hihat, tom, cymbal, clap, perc) or instrument fa
 kind   ``drum`` or ``note``
 group  what a query must not see of itself: its kit (drums) or its GM program (notes)
 source the soundfont (``fluidr3``, ``timgm6mb``…), the unit of leave-one-source-out
+detail a finer label for training: a ``perc`` hit's instrument (conga, cowbell…)
 ====== ==========================================================================
 """
 
@@ -36,7 +37,7 @@ from rtsim.training.data.notes_render import NoteJob, render_note_job
 from rtsim.training.data.pool import run_jobs
 from rtsim.training.data.sf2 import drum_kits
 
-__all__ = ["DRUM_CLASS", "DRUM_CLASSES", "COLUMNS", "KIT_EXCLUDE", "plan_oneshots",
+__all__ = ["DRUM_CLASS", "DRUM_CLASSES", "PERC_KIND", "COLUMNS", "KIT_EXCLUDE", "plan_oneshots",
            "render_oneshots", "read_labels", "write_labels", "silent"]
 
 log = logging.getLogger(__name__)
@@ -52,21 +53,31 @@ DRUM_CLASS: dict[int, str] = {k: c for c, keys in _KEYS.items() for k in keys}
 """Class of each GM percussion key 35..81 (side stick, cowbell, congas… are ``perc``)."""
 DRUM_CLASS.update({k: "perc" for k in range(35, 82) if k not in DRUM_CLASS})
 
+PERC_KIND: dict[int, str] = {
+    37: "rim", 54: "tambourine", 56: "cowbell", 58: "vibraslap", 60: "bongo", 61: "bongo",
+    62: "conga", 63: "conga", 64: "conga", 65: "timbale", 66: "timbale", 67: "agogo",
+    68: "agogo", 69: "shaker", 70: "shaker", 71: "whistle", 72: "whistle", 73: "guiro",
+    74: "guiro", 75: "claves", 76: "woodblock", 77: "woodblock", 78: "cuica", 79: "cuica",
+    80: "triangle", 81: "triangle",
+}
+"""The instrument of each ``perc`` key (the ``detail`` column): "perc" is many sounds."""
+
 KIT_EXCLUDE = ("orchestra", "sfx", "cm-64", "metronome", "marching")
 """Kit names (lower-case substrings) left out: sound effects and orchestral percussion."""
 
-COLUMNS = ("path", "label", "kind", "group", "source")
+COLUMNS = ("path", "label", "kind", "group", "source", "detail")
 
 _SILENT_DB = -50.0
 
 
-def plan_oneshots(soundfont_path: str, *, source: str, pitches_per_program: int = 4,
+def plan_oneshots(soundfont_path: str, *, source: str, pitches_per_program: int = 6,
                   drum_velocities=(70, 115), note_velocity: int = 100) -> list[dict]:
     """The one-shots of a soundfont: rows of :data:`COLUMNS` plus what to play.
 
     Every kit of bank 128 (less :data:`KIT_EXCLUDE`) plays every GM key 35..81 at each
     of ``drum_velocities``; every program with a family plays ``pitches_per_program``
-    pitches spread over its range.
+    pitches spread over its range. ``detail`` is the finer label training uses: the
+    instrument of a ``perc`` key (:data:`PERC_KIND`), else the label.
     """
     rows = []
     for kit in drum_kits(soundfont_path):
@@ -76,6 +87,7 @@ def plan_oneshots(soundfont_path: str, *, source: str, pitches_per_program: int 
             for vel in drum_velocities:
                 rows.append({"name": f"{source}-kit{kit.program:03d}-k{key}-v{vel}",
                              "label": DRUM_CLASS[key], "kind": "drum",
+                             "detail": PERC_KIND.get(key, DRUM_CLASS[key]),
                              "group": f"{source}:{kit.name}", "source": source,
                              "channel": DRUM_CHANNEL, "program": kit.program, "pitch": key,
                              "velocity": vel})
@@ -86,6 +98,7 @@ def plan_oneshots(soundfont_path: str, *, source: str, pitches_per_program: int 
         for pitch in np.linspace(lo, hi, pitches_per_program + 2)[1:-1].round().astype(int):
             rows.append({"name": f"{source}-p{program:03d}-n{pitch}", "label": family,
                          "kind": "note", "group": f"{source}:program{program}",
+                         "detail": family,
                          "source": source, "channel": 0, "program": program,
                          "pitch": int(pitch), "velocity": note_velocity})
     return rows
@@ -186,7 +199,7 @@ def write_labels(path: str | os.PathLike, rows: list[dict]) -> None:
         w = csv.writer(f)
         w.writerow(COLUMNS)
         for r in rows:
-            w.writerow([r[c] for c in COLUMNS])
+            w.writerow([r.get(c, "") for c in COLUMNS])
     os.replace(tmp, path)
 
 

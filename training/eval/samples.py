@@ -1,4 +1,4 @@
-"""``rtsim eval samples``: does an embedder group a labelled folder of sounds as people do?
+"""``rtsim eval samples``: does an embedder group a labelled folder as people would.
 
 For every file of a labelled folder (a CSV ``path, <label columns>…``), each method gives
 one vector: a learned embedder the mean of the windows a library would index for the file
@@ -33,8 +33,9 @@ def read_table(root: str | os.PathLike, labels_csv: str | os.PathLike, *, label:
                group: str, where: dict[str, str] | None = None) -> list[dict]:
     """Rows ``{"path", "label", "group"}`` of a labels CSV, checked.
 
-    ``where`` keeps the rows whose columns equal the given values (``{"kind": "drum"}``).
-    Rows whose label or group is empty are left out.
+    ``where`` keeps the rows whose columns equal the given values (``{"kind": "drum"}``);
+    a value written ``!x`` keeps the rows whose column is not ``x``. Rows whose label or
+    group is empty are left out.
 
     Raises
     ------
@@ -58,7 +59,7 @@ def read_table(root: str | os.PathLike, labels_csv: str | os.PathLike, *, label:
         raise ConfigError(f"labels file names an unknown file: {exc}") from exc
     rows = [{"path": it.path, "key": it.key, "label": it.labels[label],
              "group": it.labels[group]} for it in items
-            if all(it.labels.get(k) == v for k, v in (where or {}).items())
+            if all(_matches(it.labels.get(k), v) for k, v in (where or {}).items())
             and it.labels[label] and it.labels[group]]
     if not rows:
         raise ConfigError(f"labels file {os.fspath(labels_csv)!r}: no rows with a {label!r} "
@@ -71,6 +72,10 @@ def read_table(root: str | os.PathLike, labels_csv: str | os.PathLike, *, label:
                               + ("groups to exclude a query's own" if col == "group"
                                  else "labels to tell apart"))
     return rows
+
+
+def _matches(value, wanted: str) -> bool:
+    return value != wanted[1:] if wanted.startswith("!") else value == wanted
 
 
 def _exists(p) -> Path:

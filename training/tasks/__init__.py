@@ -15,7 +15,7 @@ LOSS_KEYS = {
                "phase_matched", "m", "mining", "margin", "family_weight"},
     "stem": {"margin", "metric"},
     "disentangled": {"margin", "track_weight", "mining"},
-    "sample": {"m", "temperature", "augment", "max_lag_s"},
+    "sample": {"m", "temperature", "augment", "max_lag_s", "classes"},
 }
 
 TASKS = {

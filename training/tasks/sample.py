@@ -1,21 +1,25 @@
 """Train the ``sample`` embedder: supervised contrastive over drum classes and families.
 
-Every step draws ``batch`` one-shots, ``m`` of each of several classes (a drum class or
-an instrument family), and two views of each: the sound placed at a random phase of the
-window (from one frame after its onset to a second into it) and passed through
-:func:`~rtsim.training.augment.augment` (level, EQ, room, noise, varispeed, bit depth)
-or a lossy-coded copy. Views go through the live front end and the network; the loss is
-Khosla et al.'s supervised contrastive loss, positives = same class. Why this objective:
-a performer's "same kind of sound" *is* the class (a kick from another kit), so labels
-say which sounds must meet; two augmented views alone (SimCLR) would only teach that a
-sound equals itself through a different room.
+Every step draws ``m`` one-shots of each of 16 classes: the six core drum classes (kick,
+snare, hihat, tom, cymbal, clap), two percussion instruments (conga, cowbell…: "perc" is
+many sounds) and eight of the eleven instrument families (``[loss] classes``), so the
+batch's make-up does not depend on how finely each kind is labelled. Each one-shot gives
+two views: the sound placed at a random phase of the window (from one frame after its
+onset to a second into it) and passed through :func:`~rtsim.training.augment.augment`
+(level, EQ, room, noise, varispeed, bit depth) or a lossy-coded copy. Views go through
+the live front end and the network; the loss is Khosla et al.'s supervised contrastive
+loss, positives = same class. Why this objective: a performer's "same kind of sound"
+*is* the class (a kick from another kit), so labels say which sounds must meet; two
+augmented views alone (SimCLR) would only teach that a sound equals itself through a
+different room.
 
 Config: ``[data] train`` is a list of sources, each a rendered soundfont one-shot corpus
 ``{kind = "oneshots", soundfont = "fluidr3", source = "fluid"}`` or a package of
 recordings ``{kind = "package", name = "sonic-pi"}``; ``[data] leave_out`` names the
-sources to leave out (one, or several comma-separated: leave-one-source-out); ``[data] validation_fraction`` holds out
-kits and programs (by group). Validation score: mean of 5-NN drum-class accuracy with
-the query's kit excluded and 5-NN family accuracy with its program excluded.
+sources to leave out (one, or several comma-separated: leave-one-source-out);
+``[data] validation_fraction`` holds out kits and programs (by group). Validation score:
+mean of 5-NN drum-class accuracy (kick, snare, hihat, tom, cymbal, clap) with the
+query's kit excluded and 5-NN family accuracy with its program excluded.
 """
 
 from __future__ import annotations
@@ -24,7 +28,6 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -33,9 +36,10 @@ from rtsim.cache import cache_dir
 from rtsim.errors import ConfigError
 from rtsim.features import make_frontend
 from rtsim.training.augment import AugmentConfig, augment, vorbis_roundtrip
+from rtsim.training.data.oneshots import DRUM_CLASSES
 from rtsim.training.eval.metrics import knn_accuracy
 from rtsim.training.losses import SupConLoss
-from rtsim.training.samplers import MPerClassSampler
+from rtsim.training.samplers import StratifiedMPerClassSampler
 from rtsim.training.tasks.notes import split_keys
 
 __all__ = ["SampleTask", "Clips", "source_rows", "load_clips", "window_frames"]
@@ -140,7 +144,7 @@ def load_clips(rows: list[dict], *, sr: int, progress: bool = True) -> Clips:
     ok = z["ok"]
     rows = [r for r, keep in zip(rows, ok, strict=True) if keep]
     return Clips(z["audio"][ok], z["lossy"][ok], z["lengths"][ok],
-                 np.array([f"{r['kind']}:{r['label']}" for r in rows]),
+                 np.array([f"{r['kind']}:{r.get('detail') or r['label']}" for r in rows]),
                  np.array([r["group"] for r in rows]), np.array([r["source"] for r in rows]))
 
 
@@ -194,8 +198,14 @@ class SampleTask:
         self.train_set, self.val_set = clips.subset(~val), clips.subset(val)
         if len(self.train_set.labels) == 0:
             raise ConfigError(f"no training clips left after leave_out={leave_out}")
-        self.sampler = MPerClassSampler(self.train_set.labels, m=int(cfg.loss.get("m", 6)),
-                                        seed=cfg.train.seed)
+        mix = cfg.loss.get("classes", {"drum": 6, "perc": 2, "note": 8})
+        core = {f"drum:{c}" for c in DRUM_CLASSES}
+        self.sampler = StratifiedMPerClassSampler(
+            self.train_set.labels,
+            [(lambda c: c in core, mix.get("drum", 6)),
+             (lambda c: c.startswith("drum:"), mix.get("perc", 2)),
+             (lambda c: c.startswith("note:"), mix.get("note", 8))],
+            m=int(cfg.loss.get("m", 4)), seed=cfg.train.seed)
         self.loss_fn = SupConLoss(temperature=float(cfg.loss.get("temperature", 0.1)))
         self.aug = AugmentConfig(**cfg.loss.get("augment", {}))
         self.gen = torch.Generator().manual_seed(cfg.train.seed)
@@ -227,8 +237,12 @@ class SampleTask:
         return out
 
     def loss(self, model, batch: int, rng: np.random.Generator, device) -> torch.Tensor:
-        """Supervised contrastive loss of two augmented views of ``batch`` one-shots."""
-        idx = self.sampler.batch(batch)
+        """Supervised contrastive loss of two augmented views of a batch of one-shots.
+
+        The batch's make-up is the sampler's (``[loss] classes`` × ``m``); ``batch`` is
+        not used.
+        """
+        idx = self.sampler.batch()
         idx = np.concatenate([idx, idx])
         hop = self.fe.properties.hop_length
         lags = rng.integers(hop, self.max_lag, len(idx))
@@ -256,6 +270,8 @@ class SampleTask:
         out = {}
         for kind in KINDS:
             m = np.char.startswith(vs.labels.astype(str), kind + ":")
+            if kind == "drum":  # the six classes a drum kit is made of (perc is many sounds)
+                m &= np.isin(vs.labels, [f"drum:{c}" for c in DRUM_CLASSES if c != "perc"])
             if m.sum() > 5 and len(set(vs.groups[m])) > 1:
                 out[f"{kind}_acc"] = knn_accuracy(emb[m], vs.labels[m], k=5,
                                                   exclude=vs.groups[m])

@@ -35,6 +35,9 @@ def test_where_filters_rows(two_kits):
         read_table(root, table, label="label", group="kit", where={"kit": "kitA"})
     rows = read_table(root, table, label="label", group="kit", where={"kind": "drum"})
     assert len(rows) == 18 and {r["label"] for r in rows} == {"kick", "snare", "hat"}
+    rows = read_table(root, table, label="label", group="kit",
+                      where={"kind": "drum", "label": "!hat"})
+    assert len(rows) == 12 and {r["label"] for r in rows} == {"kick", "snare"}
 
 
 def test_confusion_counts():

@@ -10,7 +10,7 @@ Two packages hold recorded (and some synthesised) one-shots under free licences:
   presets are synthesis parameters, not audio, and are not read.
 
 :func:`packaged_rows` turns a package into rows of the one-shot table
-(``path, label, kind, group, source``; see :mod:`rtsim.training.data.oneshots`): a drum
+(``path, label, kind, group, source, detail``; see :mod:`rtsim.training.data.oneshots`): a drum
 class or an instrument family from the name, ``group`` the sub-pack or sample series a
 query must not see of itself (``bd`` for Sonic Pi's ``bd_*`` kicks, ``snare`` for LMMS's
 ``snare01..07``), ``kind`` ``drum``, ``note`` or ``fx``. Loops, drones and names that say
@@ -77,6 +77,14 @@ _RULES: dict[str, list[tuple[str, str, str | None]]] = {
     ],
 }
 
+# the instrument of a "perc" sample (the ``detail`` column), as for GM's percussion keys
+_PERC_DETAIL = [
+    (r"tabla_", "tabla"), (r"cowbell", "cowbell"), (r"triangle", "triangle"),
+    (r"elec_wood|drums/wood", "woodblock"), (r"perc_(bell|till)", "bell"),
+    (r"glitch_perc", "glitch"), (r"rim|sidestick", "rim"), (r"shaker", "shaker"),
+    (r"drums/clav", "claves"),
+]
+
 _AUDIO = (".wav", ".flac", ".ogg")
 
 
@@ -124,6 +132,8 @@ def packaged_rows(package: str, root: str | Path | None = None) -> list[dict]:
         rel = p.relative_to(base).with_suffix("").as_posix()
         kl = label_name(package, rel)
         if kl is not None:
+            detail = next((d for pat, d in _PERC_DETAIL if re.search(pat, rel)), "perc") \
+                if kl[1] == "perc" else kl[1]
             rows.append({"path": str(p), "label": kl[1], "kind": kl[0],
-                         "group": _group(package, rel), "source": package})
+                         "group": _group(package, rel), "source": package, "detail": detail})
     return rows
