@@ -38,7 +38,7 @@ from rtsim.training.data.pool import run_jobs
 from rtsim.training.data.sf2 import drum_kits
 
 __all__ = ["DRUM_CLASS", "DRUM_CLASSES", "PERC_KIND", "COLUMNS", "KIT_EXCLUDE", "plan_oneshots",
-           "render_oneshots", "read_labels", "write_labels", "silent"]
+           "render_oneshots", "read_labels", "write_labels", "onset_index"]
 
 log = logging.getLogger(__name__)
 
@@ -104,16 +104,22 @@ def plan_oneshots(soundfont_path: str, *, source: str, pitches_per_program: int 
     return rows
 
 
-def _head(path: Path, seconds: float = 0.3, floor_db: float = -40.0) -> np.ndarray | None:
+def onset_index(y: np.ndarray, floor_db: float = -40.0) -> int:
+    """Index of the first sample within ``floor_db`` of ``y``'s peak (0 for silence)."""
+    peak = float(np.abs(y).max()) if len(y) else 0.0
+    return int(np.argmax(np.abs(y) >= peak * 10 ** (floor_db / 20))) if peak > 0 else 0
+
+
+def _head(path: Path, seconds: float = 0.3) -> np.ndarray | None:
     """The first ``seconds`` of a file from its onset, or None when it is silent.
 
     fluidsynth starts notes on 64-sample block boundaries, so one sample rendered at two
     times differs by a shift: aligning at the onset makes the copies compare equal.
     """
-    if silent(path):
-        return None
     y, sr = sf.read(path, dtype="float32")
-    first = int(np.argmax(np.abs(y) >= np.abs(y).max() * 10 ** (floor_db / 20)))
+    if _peak_db(y) < _SILENT_DB:
+        return None
+    first = onset_index(y)
     out = np.zeros(int(seconds * sr), np.float32)
     seg = y[first:first + len(out)]
     out[: len(seg)] = seg
@@ -138,10 +144,9 @@ def _same_sound(a: np.ndarray, b: np.ndarray, *, tol: float = 1e-2,
     return float(np.dot(d, d)) <= tol * max(eb, 1e-12)
 
 
-def silent(path: str | os.PathLike, *, floor_db: float = _SILENT_DB) -> bool:
-    """True when a file's peak is below ``floor_db`` dBFS (a key the kit leaves empty)."""
-    y, _ = sf.read(path, dtype="float32", always_2d=True)
-    return not y.size or 20 * np.log10(max(float(np.abs(y).max()), 1e-12)) < floor_db
+def _peak_db(y: np.ndarray) -> float:
+    """Peak level in dBFS (-inf for no samples); below ``_SILENT_DB`` a key is empty."""
+    return 20 * np.log10(max(float(np.abs(y).max()), 1e-12)) if y.size else -np.inf
 
 
 def render_oneshots(out: str | os.PathLike, *, soundfont: str, source: str,

@@ -14,7 +14,7 @@ import scipy.fft
 
 from rtsim.features import MelSpec, make_frontend
 
-__all__ = ["mfcc_frames", "mfcc_stats", "zscore", "MfccVQ"]
+__all__ = ["mfcc_frames", "mfcc_stats", "mfcc_descriptor", "zscore", "MfccVQ"]
 
 
 def mfcc_frames(x: np.ndarray, *, sr: int, n_mfcc: int = 13) -> np.ndarray:
@@ -41,6 +41,13 @@ def mfcc_stats(mfcc: np.ndarray, *, loud: np.ndarray | None = None) -> np.ndarra
     if loud is not None and loud.any():
         mfcc, d = mfcc[loud], d[loud]
     return np.concatenate([mfcc.mean(0), mfcc.std(0), d.mean(0), d.std(0)])
+
+
+def mfcc_descriptor(x: np.ndarray, *, sr: int, range_db: float = 60.0) -> np.ndarray:
+    """:func:`mfcc_stats` of a signal over its frames within ``range_db`` of the loudest."""
+    m = mfcc_frames(x, sr=sr)
+    db = 10 * np.log10(np.mean(m[:, :1] ** 2, axis=1) + 1e-12)
+    return mfcc_stats(m, loud=db > db.max() - range_db)
 
 
 def zscore(x: np.ndarray) -> np.ndarray:

@@ -67,10 +67,11 @@ def _eval_samples(args: argparse.Namespace, embedder: str | None, device, out: P
     where = {}
     for w in args.where:
         col, sep, val = w.partition("=")
-        if not sep or not col.strip("! "):
+        negate = col.endswith("!")
+        col = col.removesuffix("!").strip()
+        if not sep or not col:
             raise ConfigError(f"--where {w!r} must be COLUMN=VALUE or COLUMN!=VALUE")
-        where[col.strip().rstrip("!").strip()] = ("!" if col.strip().endswith("!") else "") + \
-            val.strip()
+        where[col] = ("!" if negate else "") + val.strip()
     rows = read_table(args.folder, args.labels, label=args.label, group=args.group,
                       where=where)
     names = (embedder or "sample,timbre").split(",")

@@ -94,14 +94,9 @@ def confusion(true, pred, labels: list[str]) -> np.ndarray:
 
 
 def _mfcc_vectors(audio: list[np.ndarray], sr: int) -> np.ndarray:
-    from rtsim.training.eval.baselines import mfcc_frames, mfcc_stats, zscore
+    from rtsim.training.eval.baselines import mfcc_descriptor, zscore
 
-    stats = []
-    for x in audio:
-        m = mfcc_frames(x, sr=sr)
-        db = 10 * np.log10(np.mean(m[:, :1] ** 2, axis=1) + 1e-12)
-        stats.append(mfcc_stats(m, loud=db > db.max() - 60))
-    return zscore(np.array(stats))
+    return zscore(np.array([mfcc_descriptor(x, sr=sr) for x in audio]))
 
 
 def _windows(spec, audio: list[np.ndarray], device) -> list[np.ndarray]:
@@ -114,15 +109,11 @@ def _windows(spec, audio: list[np.ndarray], device) -> list[np.ndarray]:
 
 
 def _item_vectors(embedder, windows: list[np.ndarray]) -> np.ndarray:
-    from rtsim.index.build import embed_windows
+    """One vector per file: its windows' mean, as a library keeps it with ``oneshot_vectors=0``."""
+    from rtsim.index.build import embed_windows, oneshot_vectors
 
-    out = []
-    for w in windows:
-        v = embed_windows(embedder, w, batch=256).mean(0)
-        if embedder.spec.metric == "cosine":
-            v = v / max(float(np.linalg.norm(v)), 1e-12)
-        out.append(v)
-    return np.stack(out)
+    return np.concatenate([oneshot_vectors(embed_windows(embedder, w, batch=256), n=0,
+                                           metric=embedder.spec.metric) for w in windows])
 
 
 def _load(rows: list[dict], sr: int) -> tuple[list[np.ndarray], list[int]]:
@@ -180,10 +171,8 @@ def evaluate_samples(rows: list[dict], embedders: dict, out: Path, *, k: int = 5
     vectors = {"mfcc_stats": _mfcc_vectors(audio22, sr)}
     by_sr = {sr: audio22}
     for name, emb in embedders.items():
-        esr = emb.spec.frontend.sr
-        if esr not in by_sr:
-            by_sr[esr] = _load(kept, esr)[0]
-        vectors[name] = _item_vectors(emb, _windows(emb.spec, by_sr[esr], device))
+        audio = _resampled(kept, emb.spec.frontend.sr, by_sr)
+        vectors[name] = _item_vectors(emb, _windows(emb.spec, audio, device))
     if pca:
         plugin = get("pca")
         wins = _windows(plugin.spec, _resampled(kept, plugin.spec.frontend.sr, by_sr), device)
@@ -212,6 +201,7 @@ def evaluate_samples(rows: list[dict], embedders: dict, out: Path, *, k: int = 5
 
 
 def _resampled(rows, sr, by_sr):
+    """The rows' audio at ``sr``, read once per rate (kept in ``by_sr``)."""
     if sr not in by_sr:
         by_sr[sr] = _load(rows, sr)[0]
     return by_sr[sr]

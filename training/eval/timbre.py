@@ -19,7 +19,7 @@ from rtsim.cache import cache_dir
 from rtsim.training.corpora import ensure_corpus
 from rtsim.training.data.loaders import load_item, nsynth_items
 from rtsim.training.eval import plots
-from rtsim.training.eval.baselines import mfcc_frames, mfcc_stats, zscore
+from rtsim.training.eval.baselines import mfcc_descriptor, zscore
 from rtsim.training.eval.metrics import clustering_scores, knn_accuracy, ranked_retrieval
 from rtsim.training.tasks.notes import PHASES_S, embed_phases, load_notes
 
@@ -56,12 +56,8 @@ def evaluate_timbre(embedder, heldout: dict, out: Path, *, progress: bool = True
         "program_acc": knn_accuracy(single, programs, k=5),
         "family_acc_other_programs": knn_accuracy(single, families, k=5, exclude=programs)}
     items = {f"{corpus.name}/{it.key}": it for it in nsynth_items(corpus)}
-    stats = []
-    for key in (notes.store.keys[i] for i in notes.index):
-        x = load_item(items[key], sr=16000)
-        m = mfcc_frames(x, sr=16000)
-        db = 10 * np.log10(np.mean(m[:, :1] ** 2, axis=1) + 1e-12)
-        stats.append(mfcc_stats(m, loud=db > db.max() - 60))
+    stats = [mfcc_descriptor(load_item(items[key], sr=16000), sr=16000)
+             for key in (notes.store.keys[i] for i in notes.index)]
     results["mfcc_stats"] = _scores(zscore(np.array(stats)), programs, families)
     results["pca"] = _scores(_pca_descriptors(notes, get("pca"), hop_s), programs, families)
     ratio = results["timbre"]["family_acc_other_programs"] / max(

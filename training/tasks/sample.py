@@ -36,7 +36,7 @@ from rtsim.cache import cache_dir
 from rtsim.errors import ConfigError
 from rtsim.features import make_frontend
 from rtsim.training.augment import AugmentConfig, augment, vorbis_roundtrip
-from rtsim.training.data.oneshots import DRUM_CLASSES
+from rtsim.training.data.oneshots import DRUM_CLASSES, onset_index
 from rtsim.training.eval.metrics import knn_accuracy
 from rtsim.training.losses import SupConLoss
 from rtsim.training.samplers import StratifiedMPerClassSampler
@@ -49,6 +49,8 @@ log = logging.getLogger(__name__)
 CLIP_S = 1.5
 """Seconds of each one-shot kept for training (its attack, body and early decay)."""
 KINDS = ("drum", "note")
+PRE_ONSET = 110
+"""Samples (5 ms) kept before a clip's onset (its first sample within 40 dB of the peak)."""
 
 
 def source_rows(table: dict, *, progress: bool = True) -> list[dict]:
@@ -131,7 +133,7 @@ def load_clips(rows: list[dict], *, sr: int, progress: bool = True) -> Clips:
                     log.warning("leaving out %s: %s", r["path"], exc)
                     ok[i] = False
                     y = np.zeros(0, np.float32)
-                y = _from_onset(y)[:n]
+                y = y[max(0, onset_index(y) - PRE_ONSET):][:n]
                 audio[i, : len(y)] = y
                 lengths.append(len(y))
                 lossy.append(vorbis_roundtrip(audio[i], sr))
@@ -146,15 +148,6 @@ def load_clips(rows: list[dict], *, sr: int, progress: bool = True) -> Clips:
     return Clips(z["audio"][ok], z["lossy"][ok], z["lengths"][ok],
                  np.array([f"{r['kind']}:{r.get('detail') or r['label']}" for r in rows]),
                  np.array([r["group"] for r in rows]), np.array([r["source"] for r in rows]))
-
-
-def _from_onset(y: np.ndarray, floor_db: float = -40.0) -> np.ndarray:
-    """``y`` from its first sample within ``floor_db`` of its peak (less 5 ms)."""
-    peak = float(np.abs(y).max()) if len(y) else 0.0
-    if peak <= 0:
-        return y
-    first = int(np.argmax(np.abs(y) >= peak * 10 ** (floor_db / 20)))
-    return y[max(0, first - 110):]
 
 
 def window_frames(frontend, x: np.ndarray, window: int) -> np.ndarray:
