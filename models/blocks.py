@@ -5,7 +5,21 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["strided_conv_stack", "mean_max_pool"]
+__all__ = ["make_net", "strided_conv_stack", "mean_max_pool"]
+
+
+def make_net(cls: type[nn.Module], arch_kwargs: dict, state=None) -> nn.Module:
+    """``cls(**arch_kwargs)``, with ``state`` loaded when given.
+
+    ``channels`` becomes a tuple (TOML and JSON give lists).
+    """
+    kw = dict(arch_kwargs)
+    if "channels" in kw:
+        kw["channels"] = tuple(kw["channels"])
+    net = cls(**kw)
+    if state is not None:
+        net.load_state_dict(state)
+    return net
 
 
 def strided_conv_stack(channels: tuple[int, ...], c_in: int = 1) -> nn.Sequential:

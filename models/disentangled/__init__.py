@@ -14,6 +14,7 @@ from pathlib import Path
 
 from rtsim.embed import EmbedderPlugin, EmbedderSpec, Subspace
 from rtsim.features import MelSpec
+from rtsim.models.blocks import make_net
 from rtsim.models.disentangled.net import DisentangledNet
 
 __all__ = ["SPEC", "ARCH_KWARGS", "DIMENSIONS", "plugin"]
@@ -36,9 +37,7 @@ ARCH_KWARGS = {"stem": 32, "channels": [32, 48, 48, 64, 64, 96], "n_subspaces": 
 
 
 def _build(state) -> DisentangledNet:
-    net = DisentangledNet(**{**ARCH_KWARGS, "channels": tuple(ARCH_KWARGS["channels"])})
-    net.load_state_dict(state)
-    return net
+    return make_net(DisentangledNet, ARCH_KWARGS, state)
 
 
 plugin = EmbedderPlugin(spec=SPEC, build=_build, weights=HERE / "disentangled.safetensors",

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from rtsim.embed import EmbedderPlugin, EmbedderSpec
 from rtsim.features import MelSpec
+from rtsim.models.blocks import make_net
 from rtsim.models.sample.net import SampleNet
 
 __all__ = ["SPEC", "FRONTEND", "ARCH_KWARGS", "plugin", "build"]
@@ -38,9 +39,7 @@ ARCH_KWARGS = {"channels": [24, 48, 96, 128], "hidden": 256, "dim": 128, "floor"
 
 def build(state) -> SampleNet:
     """The network with ``state`` loaded."""
-    net = SampleNet(**{**ARCH_KWARGS, "channels": tuple(ARCH_KWARGS["channels"])})
-    net.load_state_dict(state)
-    return net
+    return make_net(SampleNet, ARCH_KWARGS, state)
 
 
 plugin = EmbedderPlugin(spec=SPEC, build=build, weights=HERE / "sample.safetensors",

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from rtsim.embed import EmbedderPlugin, EmbedderSpec
 from rtsim.features import MelSpec
+from rtsim.models.blocks import make_net
 from rtsim.models.stems.net import StemNet
 
 __all__ = ["ROLES", "ARCH_KWARGS", "spec_for", "plugins"]
@@ -33,9 +34,7 @@ def spec_for(role: str) -> EmbedderSpec:
 
 
 def _build(state) -> StemNet:
-    net = StemNet(**{**ARCH_KWARGS, "channels": tuple(ARCH_KWARGS["channels"])})
-    net.load_state_dict(state)
-    return net
+    return make_net(StemNet, ARCH_KWARGS, state)
 
 
 def plugins() -> list[EmbedderPlugin]:

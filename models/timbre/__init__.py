@@ -12,6 +12,7 @@ from pathlib import Path
 
 from rtsim.embed import EmbedderPlugin, EmbedderSpec
 from rtsim.features import CQTSpec
+from rtsim.models.blocks import make_net
 from rtsim.models.timbre.net import TimbreNet
 
 __all__ = ["SPEC", "ARCH_KWARGS", "plugin", "build"]
@@ -33,9 +34,7 @@ ARCH_KWARGS = {"window": 8, "n_bins": 192, "channels": [16, 32, 48], "hidden": 1
 
 def build(state) -> TimbreNet:
     """The network with ``state`` loaded."""
-    net = TimbreNet(**{**ARCH_KWARGS, "channels": tuple(ARCH_KWARGS["channels"])})
-    net.load_state_dict(state)
-    return net
+    return make_net(TimbreNet, ARCH_KWARGS, state)
 
 
 plugin = EmbedderPlugin(spec=SPEC, build=build, weights=HERE / "timbre.safetensors",

@@ -169,11 +169,10 @@ class DisentangledTask:
 
     def build_model(self) -> torch.nn.Module:
         """A fresh disentangled network."""
+        from rtsim.models.blocks import make_net
         from rtsim.models.disentangled.net import DisentangledNet
 
-        kw = dict(self.arch_kwargs)
-        kw["channels"] = tuple(kw["channels"])
-        return DisentangledNet(**kw)
+        return make_net(DisentangledNet, self.arch_kwargs)
 
     def loss(self, model, batch: int, rng: np.random.Generator, device) -> torch.Tensor:
         """Masked triplet loss plus λ times the track triplet loss of one batch."""

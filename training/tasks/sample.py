@@ -211,11 +211,10 @@ class SampleTask:
 
     def build_model(self) -> torch.nn.Module:
         """A fresh network."""
+        from rtsim.models.blocks import make_net
         from rtsim.models.sample.net import SampleNet
 
-        kw = dict(self.arch_kwargs)
-        kw["channels"] = tuple(kw["channels"])
-        return SampleNet(**kw)
+        return make_net(SampleNet, self.arch_kwargs)
 
     def place(self, clips: Clips, idx: np.ndarray, lags: np.ndarray,
               lossy: np.ndarray | None = None) -> np.ndarray:

@@ -62,11 +62,10 @@ class StemTask:
 
     def build_model(self) -> torch.nn.Module:
         """A fresh stem network."""
+        from rtsim.models.blocks import make_net
         from rtsim.models.stems.net import StemNet
 
-        kw = dict(self.arch_kwargs)
-        kw["channels"] = tuple(kw["channels"])
-        return StemNet(**kw)
+        return make_net(StemNet, self.arch_kwargs)
 
     def loss(self, model, batch: int, rng: np.random.Generator, device) -> torch.Tensor:
         """Triplet loss of ``batch`` track triplets."""

@@ -84,11 +84,10 @@ class TimbreTask:
 
     def build_model(self) -> torch.nn.Module:
         """A fresh timbre network."""
+        from rtsim.models.blocks import make_net
         from rtsim.models.timbre.net import TimbreNet
 
-        kw = dict(self.arch_kwargs)
-        kw["channels"] = tuple(kw["channels"])
-        return TimbreNet(**kw)
+        return make_net(TimbreNet, self.arch_kwargs)
 
     def loss(self, model, batch: int, rng: np.random.Generator, device) -> torch.Tensor:
         """The loss of one batch (see the class notes)."""
