@@ -18,6 +18,7 @@ __all__ = [
     "AudioError",
     "AudioDeviceError",
     "AudioFileError",
+    "TruncatedAudioError",
     "FrontEndError",
     "EmbedderError",
     "LibraryError",
@@ -44,6 +45,10 @@ class AudioDeviceError(AudioError):
 
 class AudioFileError(AudioError):
     """An audio file is missing, unreadable, empty or not audio."""
+
+
+class TruncatedAudioError(AudioFileError):
+    """An audio file holds less data than its header declares (a cut-off copy or download)."""
 
 
 class FrontEndError(RtsimError, ValueError):

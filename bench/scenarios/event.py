@@ -63,7 +63,7 @@ def event_library(embedder: str, device: str):
         for f in (*FREQS, None):
             sf.write(root / "samples" / f"{_name(f)}.wav", _burst(f, 0.5), SR)
         build_library(root / "samples", root / "lib", plugin=plugin, device=device,
-                      progress=False)
+                      progress=False, existing="overwrite")
     return root / "lib"
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 
 import numpy as np
 import soundfile as sf
@@ -17,9 +18,9 @@ import soundfile as sf
 from rtsim.audio.resample import Resampler, resample
 from rtsim.audio.sources import SourceConfig
 from rtsim.audio.threaded import ThreadedSource
-from rtsim.errors import AudioFileError
+from rtsim.errors import AudioFileError, TruncatedAudioError
 
-__all__ = ["FileSource", "LoadedAudio", "load_audio", "open_soundfile"]
+__all__ = ["FileSource", "LoadedAudio", "load_audio", "open_soundfile", "truncation"]
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,21 @@ def open_soundfile(path: str | os.PathLike) -> sf.SoundFile:
     return f
 
 
+# libsndfile's parse log of a WAV/W64/AIFF whose data chunk runs past the end of the file:
+# "data : 128000 (should be 42637)". Sizes 0 and 0xFFFFFFFF mean "unknown" (a stream).
+_SHORT_CHUNK = re.compile(r"^\s*(data|SSND)\s*:\s*(\d+)\s*\(should be (\d+)\)", re.M)
+
+
+def truncation(f: sf.SoundFile) -> str | None:
+    """Why ``f`` looks cut off (its header declares more data than it holds), or None."""
+    m = _SHORT_CHUNK.search(f.extra_info or "")
+    if m is None or int(m[2]) in (0, 0xFFFFFFFF) or int(m[3]) >= int(m[2]):
+        return None
+    declared, held = int(m[2]), int(m[3])
+    return (f"truncated: its header declares {declared} bytes of audio, the file holds "
+            f"{held} ({100 * held / declared:.0f} %)")
+
+
 def zero_nonfinite(x: np.ndarray) -> int:
     """Replace NaN and ±Inf in ``x`` by 0 in place; return how many there were."""
     bad = ~np.isfinite(x)
@@ -100,15 +116,23 @@ def load_audio(
     ------
     AudioFileError
         Missing, empty, unreadable, corrupt, not audio, or without samples.
+    TruncatedAudioError
+        The file holds less data than its header declares, or decodes to fewer samples.
     """
     with open_soundfile(path) as f:
+        cut = truncation(f)
+        if cut:
+            raise TruncatedAudioError(f"audio file {os.fspath(path)!r}: {cut}")
         try:
             data = f.read(dtype="float32", always_2d=True)
         except (sf.LibsndfileError, RuntimeError) as e:
             raise AudioFileError(f"audio file {os.fspath(path)!r}: read failed ({e})") from e
-        sr_file = f.samplerate
+        sr_file, declared = f.samplerate, f.frames
     if len(data) == 0:
         raise AudioFileError(f"audio file {os.fspath(path)!r}: contains no samples")
+    if len(data) < declared:
+        raise TruncatedAudioError(f"audio file {os.fspath(path)!r}: truncated: decodes to "
+                                  f"{len(data)} of the {declared} samples it declares")
     bad = zero_nonfinite(data)
     if bad:
         log.warning("audio file %r: %d NaN/Inf samples replaced by 0", os.fspath(path), bad)
@@ -142,6 +166,9 @@ class FileSource(ThreadedSource):
         if self._file is not None:
             return self
         f = open_soundfile(self.cfg.path)
+        cut = truncation(f)
+        if cut:  # still playable up to where it stops: say so, stream what there is
+            log.warning("audio file %r: %s", self.name, cut)
         if max(self.cfg.channels) >= f.channels:
             f.close()
             raise AudioFileError(

@@ -223,14 +223,23 @@ def cmd_index_build(args: argparse.Namespace) -> int:
     from rtsim.index import IndexSpec
     from rtsim.index.build import BuildConfig, build_library
 
+    config = BuildConfig(oneshot_max_s=args.oneshot_max_s, segment=args.segment,
+                         segment_max_s=args.segment_max_s,
+                         max_items_per_file=args.max_items_per_file,
+                         index=IndexSpec(kind=args.index))
+    existing = "replace" if args.replace else "update" if args.update else "refuse"
     report = build_library(
         args.folder, args.out, plugin=get(args.embedder), device=resolve_device(args.device),
-        config=BuildConfig(oneshot_max_s=args.oneshot_max_s, index=IndexSpec(kind=args.index)),
-        progress=not args.no_progress,
+        config=config, progress=not args.no_progress, existing=existing,
     )
     m = report.manifest
     print(f"{args.out}: {m.count} items ({m.rows} vectors, {m.dim}-d {m.metric}, "
           f"{m.index_kind} index) from {report.files_indexed} files in {report.seconds:.1f} s")
+    if args.update:
+        print(f"  updated: {report.kept} files unchanged, {report.files_indexed - report.kept} "
+              f"embedded, {report.removed} removed")
+    if report.backup:
+        print(f"  the previous library is kept as {report.backup}")
     for reason, files in report.skipped.items():
         print(f"  skipped {len(files)} ({reason}): " + ", ".join(files[:5])
               + (" ..." if len(files) > 5 else ""))

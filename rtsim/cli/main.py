@@ -66,6 +66,20 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--index", default="auto", choices=("auto", "flat", "hnsw", "ivf"))
     build.add_argument("--oneshot-max-s", type=float, default=5.0,
                        help="files up to this long are one item each (default 5)")
+    build.add_argument("--segment", default="onsets", choices=("onsets", "windows"),
+                       help="longer files: one item per sound, cut at onsets (default), or "
+                       "one per model window (for mosaicing)")
+    build.add_argument("--segment-max-s", type=float, default=5.0,
+                       help="longest item cut from a longer file (default 5)")
+    build.add_argument("--max-items-per-file", type=int, default=200,
+                       help="most items one file gives (default 200)")
+    again = build.add_mutually_exclusive_group()
+    again.add_argument("--replace", action="store_true",
+                       help="rebuild an existing library at --out (the old one is kept as "
+                       "OUT.backup-<time> beside it)")
+    again.add_argument("--update", action="store_true",
+                       help="update an existing library at --out: embed new and changed files, "
+                       "keep unchanged ones, drop removed ones")
     build.add_argument("--no-progress", action="store_true")
     build.set_defaults(func="rtsim.cli.commands:cmd_index_build")
     info = isub.add_parser("info", help="describe a library")

@@ -102,7 +102,8 @@ def ensure_demo(*, embedder: str = "pca", device: str = "cpu", progress: bool = 
         Library.open(library).load_embedder(plugin, device=device)
     except RtsimError:
         log.info("indexing the demo library with %s", embedder)
-        build_library(samples, library, plugin=plugin, device=device, progress=progress)
+        build_library(samples, library, plugin=plugin, device=device, progress=progress,
+                          existing="overwrite")
     return DemoAssets(samples, library, clip, json.loads(clip.with_suffix(".json").read_text()))
 
 
@@ -165,6 +166,7 @@ def ensure_stems_demo(*, device: str = "cpu", progress: bool = True,
             Library.open(lib).load_embedder(plugin, device=device)
         except RtsimError:
             log.info("indexing the %s stems", stem)
-            build_library(samples / stem, lib, plugin=plugin, device=device, progress=progress)
+            build_library(samples / stem, lib, plugin=plugin, device=device, progress=progress,
+                          existing="overwrite")
         libraries[stem] = lib
     return StemsDemo(clip, libraries)

@@ -65,18 +65,28 @@ def fsync_tree(folder: Path) -> None:
     _fsync_dir(folder)
 
 
-def replace_dir(src: Path, dst: Path) -> None:
-    """Make ``src`` appear at ``dst`` atomically; the old ``dst`` (if any) is deleted."""
+def replace_dir(src: Path, dst: Path, *, keep_old: Path | None = None) -> None:
+    """Make ``src`` appear at ``dst`` atomically.
+
+    The old ``dst`` (if any) is deleted, or moved to ``keep_old`` when given.
+    """
     if not dst.exists():
         os.rename(src, dst)
     elif _exchange(src, dst):
-        shutil.rmtree(src)  # src now holds the old library
+        _retire(src, keep_old)  # src now holds the old library
     else:
         old = dst.parent / f".{dst.name}.old-{uuid.uuid4().hex[:8]}"
         os.rename(dst, old)
         os.rename(src, dst)
-        shutil.rmtree(old)
+        _retire(old, keep_old)
     _fsync_dir(dst.parent)
+
+
+def _retire(old: Path, keep: Path | None) -> None:
+    if keep is None:
+        shutil.rmtree(old)
+    else:
+        os.rename(old, keep)
 
 
 def _exchange(a: Path, b: Path) -> bool:

@@ -1,17 +1,25 @@
 """Build a library from a folder of audio: scan, frame, window, embed, index, write.
 
-Every regular file under the folder is tried; unreadable, empty, non-audio and silent
-files are skipped with a warning naming the file and the reason, and counted in the
-report. One-shots (files up to ``oneshot_max_s``) become one item each, searched through
-several vectors: the windows a live stream would show at its attack, body and decay
-(``oneshot_vectors`` of them, evenly spaced from the attack), so a live window matches the
-sample at the same phase of its sound, and a trigger's attack window matches attacks.
-Longer files become one item per window at the embedder's hop. Nothing is written unless the whole
-build succeeds (see :func:`~rtsim.index.library.write_library`).
+Every regular file under the folder is tried; unreadable, truncated, empty, non-audio and
+silent files are skipped with a warning naming the file and the reason, and counted in
+the report and the manifest. One-shots (files up to ``oneshot_max_s``) become one item
+each, searched through several vectors: the windows a live stream would show at its
+attack, body and decay (``oneshot_vectors`` of them, evenly spaced from the attack), so a
+live window matches the sample at the same phase of its sound, and a trigger's attack
+window matches attacks. Longer files are cut where the sound changes
+(:mod:`rtsim.index.segment`): one item per hit of a loop, one per held note, each searched
+like a one-shot.
+
+A library is never lost: building over an existing one is refused unless the caller asks
+to replace it (the old one is kept as a dated backup beside it) or to update it (new and
+changed files are embedded, unchanged ones keep their vectors, removed ones are
+dropped; files are compared by path, size and modification time). Nothing is written
+unless the whole build succeeds (see :func:`~rtsim.index.library.write_library`).
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import logging
 import time
 from dataclasses import asdict, dataclass, field
@@ -21,19 +29,33 @@ import numpy as np
 
 from rtsim.audio.files import load_audio
 from rtsim.embed import Embedder, EmbedderPlugin, frame_windows
-from rtsim.errors import AudioFileError, ConfigError, LibraryError
+from rtsim.errors import (
+    AudioFileError,
+    ConfigError,
+    EmbedderError,
+    LibraryError,
+    LibraryMismatchError,
+    TruncatedAudioError,
+)
 from rtsim.features import FrontEnd, make_frontend
 from rtsim.features.onset import level_db
 from rtsim.index.faiss_index import IndexSpec
-from rtsim.index.library import write_library
+from rtsim.index.library import MANIFEST, Library, write_library
 from rtsim.index.manifest import Manifest
-from rtsim.index.metadata import Item
+from rtsim.index.metadata import FileStat, Item
+from rtsim.index.segment import SEGMENT_MODES, Segment, segments
 from rtsim.progress import progress_bar, track
 
 __all__ = ["BuildConfig", "BuildReport", "FileWindows", "file_windows", "build_library",
-           "embed_windows", "oneshot_vectors", "clip_vector"]
+           "embed_windows", "oneshot_vectors", "clip_vector", "EXISTING", "SHRINK_RATIO"]
 
 log = logging.getLogger(__name__)
+
+EXISTING = ("refuse", "replace", "update", "overwrite")
+"""What a build does when its destination is already a library (``overwrite``: replace it
+with no backup, for the caches rtsim itself owns, such as the demo's library)."""
+SHRINK_RATIO = 0.5
+"""An update that would keep fewer than this fraction of the library's files stops."""
 
 
 @dataclass(frozen=True)
@@ -45,10 +67,16 @@ class BuildConfig:
     oneshot_max_s : float
         Files up to this long are one-shots (one item each).
     oneshot_vectors : int
-        Vectors kept per one-shot, evenly spaced from its first window to its last
+        Vectors kept per item, evenly spaced from its first window to its last
         (0: a single vector, the mean embedding of all its windows).
     silence_db : float
         Windows whose newest hop is quieter than this (dBFS) are not indexed.
+    segment : {"onsets", "windows"}
+        How a longer file becomes items (:mod:`rtsim.index.segment`).
+    segment_max_s : float
+        Longest item cut from a longer file (a stretch without onsets is split).
+    max_items_per_file : int
+        Most items one file may give.
     batch : int
         Windows per model call.
     index : IndexSpec
@@ -60,29 +88,45 @@ class BuildConfig:
     oneshot_max_s: float = 5.0
     oneshot_vectors: int = 8
     silence_db: float = -60.0
+    segment: str = "onsets"
+    segment_max_s: float = 5.0
+    max_items_per_file: int = 200
     batch: int = 256
     index: IndexSpec = field(default_factory=IndexSpec)
     fit_max_windows: int = 50_000
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if (self.oneshot_max_s < 0 or self.oneshot_vectors < 0 or self.batch < 1
-                or self.fit_max_windows < 1):
+        finite = all(np.isfinite([self.oneshot_max_s, self.silence_db, self.segment_max_s]))
+        if (not finite or self.oneshot_max_s < 0 or self.oneshot_vectors < 0 or self.batch < 1
+                or self.fit_max_windows < 1 or self.segment_max_s <= 0
+                or self.max_items_per_file < 1):
             raise ConfigError(
-                f"invalid build options: oneshot_max_s={self.oneshot_max_s}, "
-                f"oneshot_vectors={self.oneshot_vectors}, batch={self.batch}, "
-                f"fit_max_windows={self.fit_max_windows}"
+                f"invalid build options: oneshot_max_s={self.oneshot_max_s} (finite, >= 0), "
+                f"oneshot_vectors={self.oneshot_vectors} (>= 0), silence_db={self.silence_db} "
+                f"(finite), segment_max_s={self.segment_max_s} (> 0), max_items_per_file="
+                f"{self.max_items_per_file} (>= 1), batch={self.batch} (>= 1), "
+                f"fit_max_windows={self.fit_max_windows} (>= 1)"
             )
+        if self.segment not in SEGMENT_MODES:
+            raise ConfigError(f"segment={self.segment!r} must be one of {SEGMENT_MODES}")
 
 
 @dataclass
 class BuildReport:
-    """What a build did."""
+    """What a build did.
+
+    ``kept`` counts files whose items an update carried over unchanged; ``backup`` is
+    where a replaced library was moved.
+    """
 
     manifest: Manifest
     files_indexed: int
     skipped: dict[str, list[str]]
     seconds: float
+    kept: int = 0
+    removed: int = 0
+    backup: Path | None = None
 
     @property
     def n_skipped(self) -> int:
@@ -167,70 +211,196 @@ def clip_vector(embedder: Embedder, path) -> np.ndarray:
 
 def build_library(folder: str | Path, out: str | Path, *, plugin: EmbedderPlugin,
                   device: str = "cpu", config: BuildConfig = BuildConfig(),
-                  progress: bool = True) -> BuildReport:
+                  progress: bool = True, existing: str = "refuse") -> BuildReport:
     """Index every audio file under ``folder`` into the library ``out``.
+
+    Parameters
+    ----------
+    existing : {"refuse", "replace", "update"}
+        When ``out`` is already a library: refuse (the default), replace it (the old one
+        is moved to ``OUT.backup-<UTC time>`` beside it), or update it (only new and
+        changed files are embedded; an update that would keep fewer than
+        :data:`SHRINK_RATIO` of its files stops: a wrong folder, or an unmounted disk).
 
     Raises
     ------
     LibraryError
-        When the folder is missing or yields no item (nothing is written then).
+        When the folder is missing or yields no item, or ``out`` is a library and
+        ``existing`` does not say what to do with it (nothing is written then).
     """
     t0 = time.perf_counter()
-    folder = Path(folder)
+    folder, out = Path(folder), Path(out)
     if not folder.is_dir():
         raise LibraryError(f"audio folder not found: {folder}")
+    prior = _prior(out, existing, plugin)
     spec = plugin.spec
-    frontend = make_frontend(spec.frontend, device=device)
     files = _scan(folder)
+    stats = {p.relative_to(folder).as_posix(): _stat(p) for p in files}
+    kept = _kept(prior, stats) if prior is not None else {}
     skipped: dict[str, list[str]] = {}
-    planned: list[tuple[str, FileWindows, float]] = []
     with progress_bar(progress) as bar:
-        for path in track(files, total=len(files), description="features", bar=bar):
-            rel = path.relative_to(folder).as_posix()
-            try:
-                x, _ = load_audio(path, sr=spec.frontend.sr, mono=True)
-            except AudioFileError as exc:
-                _skip(skipped, "unreadable or not audio", rel, str(exc))
-                continue
-            fw = file_windows(x, frontend=frontend, window=spec.window, hop=spec.hop,
-                              oneshot_max_s=config.oneshot_max_s, silence_db=config.silence_db)
-            if len(fw.windows) == 0:
-                _skip(skipped, "silent", rel, f"no window above {config.silence_db} dBFS")
-                continue
-            planned.append((rel, fw, len(x) / spec.frontend.sr))
-        if not planned:
+        todo = [p for p in files if p.relative_to(folder).as_posix() not in kept]
+        planned = _plan(folder, todo, spec, make_frontend(spec.frontend, device=device),
+                        config, skipped, bar)
+        if not planned and not kept:
             raise LibraryError(
                 f"no audio to index in {folder}: {len(files)} files, "
                 + (", ".join(f"{len(v)} {k}" for k, v in skipped.items()) or "none found")
             )
-        fitted_state = None
-        if plugin.fitted:
-            fitted_state = plugin.fit(_fit_sample(planned, config), spec)
-        embedder = plugin.load(device=device, state=fitted_state)
-        vectors, items, row_item, n_files = [], [], [], 0
-        for rel, fw, duration in track(planned, total=len(planned), description="embedding",
-                                       bar=bar):
-            v = embed_windows(embedder, fw.windows, batch=config.batch)
-            if not np.isfinite(v).all():
-                _skip(skipped, "non-finite embedding", rel, "the model returned NaN/Inf")
-                continue
-            new_items = _items(rel, fw, duration, spec)
-            if fw.oneshot:
-                v = oneshot_vectors(v, n=config.oneshot_vectors, metric=spec.metric)
-                row_item.append(np.full(len(v), len(items)))
-            else:
-                row_item.append(len(items) + np.arange(len(v)))
-            vectors.append(v)
-            items += new_items
-            n_files += 1
+        if prior is not None:
+            embedder, fitted_state = _same_embedder(prior, plugin, device), prior.embedder_state
+        else:
+            fitted_state = plugin.fit(_fit_sample(planned, config), spec) if plugin.fitted \
+                else None
+            embedder = plugin.load(device=device, state=fitted_state)
+        parts = _carried(prior, kept) if kept else []
+        parts += _embedded(planned, embedder, spec, config, skipped, bar)
+    n_files = len({it.file for items, _ in parts for it in items})
+    removed = _check_shrink(prior, n_files, stats) if prior is not None else 0
+    items, vectors, row_item = _assemble(parts)
+    backup = _backup_name(out) if existing == "replace" and (out / MANIFEST).is_file() else None
+    indexed = {f: stats[f] for f in {it.file for it in items}}
     manifest = write_library(
-        out, embedder=embedder, vectors=np.concatenate(vectors), items=items,
-        row_item=np.concatenate(row_item), fitted_state=fitted_state, index_spec=config.index,
-        source={"folder": str(folder), "files_found": len(files),
-                "files_indexed": n_files, "skipped": {k: len(v) for k, v in skipped.items()}},
-        build_config=_jsonable(asdict(config)),
+        out, embedder=embedder, vectors=vectors, items=items, row_item=row_item,
+        fitted_state=fitted_state if plugin.fitted else None, index_spec=config.index,
+        source={"folder": str(folder), "files_found": len(files), "files_indexed": n_files,
+                "skipped": {k: len(v) for k, v in skipped.items()},
+                **({"update": {"kept": len(kept), "embedded": n_files - len(kept),
+                               "removed": removed}} if prior is not None else {})},
+        build_config=_jsonable(asdict(config)), files=indexed, keep_old=backup,
     )
-    return BuildReport(manifest, n_files, skipped, time.perf_counter() - t0)
+    return BuildReport(manifest, n_files, skipped, time.perf_counter() - t0, kept=len(kept),
+                       removed=removed, backup=backup)
+
+
+def _prior(out: Path, existing: str, plugin: EmbedderPlugin) -> Library | None:
+    """The library an update starts from; refuse what ``existing`` does not allow."""
+    if existing not in EXISTING:
+        raise ConfigError(f"existing={existing!r} must be one of {EXISTING}")
+    if not out.exists():
+        return None
+    if not (out / MANIFEST).is_file():
+        raise LibraryError(f"refusing to write {out}: it exists and is not an rtsim library")
+    if existing in ("replace", "overwrite"):
+        return None
+    m = Manifest.read(out / MANIFEST)
+    if existing == "refuse":
+        raise LibraryError(
+            f"{out} is already a library ({m.count} items from "
+            f"{m.source.get('files_indexed', '?')} files of {m.source.get('folder', '?')}, "
+            f"built {m.built_at}); pass --replace to rebuild it (the old one is kept as "
+            f"{out.name}.backup-<time>) or --update to add new and changed files")
+    return Library.open(out)
+
+
+def _same_embedder(prior: Library, plugin: EmbedderPlugin, device: str) -> Embedder:
+    """The embedder an update must use: the library's own (weights, fitted state)."""
+    try:
+        return prior.load_embedder(plugin, device=device)
+    except (LibraryMismatchError, EmbedderError) as exc:
+        raise LibraryError(f"cannot --update {prior.path} with {plugin.name}: {exc}; "
+                           "use --replace to rebuild it") from exc
+
+
+def _kept(prior: Library, stats: dict[str, FileStat]) -> dict[str, FileStat]:
+    """Files an update can carry over: same path, size and modification time."""
+    if prior.vectors() is None:
+        log.warning("library %s keeps only compressed vectors: every file is re-embedded",
+                    prior.path)
+        return {}
+    old = prior.file_stats()
+    return {f: st for f, st in stats.items() if old.get(f) == st}
+
+
+def _carried(prior: Library, kept: dict[str, FileStat]) -> list[tuple[list[Item], np.ndarray]]:
+    """The kept files' items and vectors, from the old library."""
+    vectors, items = prior.vectors(), prior.all_items()
+    parts = []
+    for i, it in enumerate(items):
+        if it.file in kept:
+            parts.append(([it], vectors[prior.row_item == i]))
+    return parts
+
+
+def _check_shrink(prior: Library, n_files: int, stats: dict[str, FileStat]) -> int:
+    """Files the update drops; stop when it would keep too few of the library's files."""
+    before = int(prior.manifest.source.get("files_indexed") or 0)
+    removed = len(set(prior.file_stats()) - set(stats))
+    if before and n_files < SHRINK_RATIO * before:
+        raise LibraryError(
+            f"this update would shrink {prior.path} from {before} files to {n_files} "
+            f"({removed} no longer found under the folder); pass --replace if that is meant")
+    return removed
+
+
+def _plan(folder: Path, files: list[Path], spec, frontend: FrontEnd, config: BuildConfig,
+          skipped: dict[str, list[str]], bar) -> list[tuple[str, FileWindows, list[Segment]]]:
+    """Decode and window each file; the items (segments) it will give."""
+    planned = []
+    for path in track(files, total=len(files), description="features", bar=bar):
+        rel = path.relative_to(folder).as_posix()
+        try:
+            x, _ = load_audio(path, sr=spec.frontend.sr, mono=True)
+        except TruncatedAudioError as exc:
+            _skip(skipped, "truncated", rel, str(exc))
+            continue
+        except AudioFileError as exc:
+            _skip(skipped, "unreadable or not audio", rel, str(exc))
+            continue
+        fw = file_windows(x, frontend=frontend, window=spec.window, hop=spec.hop,
+                          oneshot_max_s=config.oneshot_max_s, silence_db=config.silence_db)
+        if len(fw.windows) == 0:
+            _skip(skipped, "silent", rel, f"no window above {config.silence_db} dBFS")
+            continue
+        sr = spec.frontend.sr
+        if fw.oneshot:
+            segs = [Segment(0.0, len(x) / sr, np.arange(len(fw.windows)))]
+        else:
+            segs = segments(x, sr, np.round(fw.ends_s * sr).astype(np.int64),
+                            mode=config.segment,
+                            window_s=spec.window * spec.frontend.hop_length / sr,
+                            max_s=config.segment_max_s, max_items=config.max_items_per_file)
+        planned.append((rel, fw, segs))
+    return planned
+
+
+def _embedded(planned, embedder: Embedder, spec, config: BuildConfig,
+              skipped: dict[str, list[str]], bar) -> list[tuple[list[Item], np.ndarray]]:
+    """Each planned item with its vectors (files whose embedding is not finite skipped)."""
+    parts = []
+    for rel, fw, segs in track(planned, total=len(planned), description="embedding", bar=bar):
+        v = embed_windows(embedder, fw.windows, batch=config.batch)
+        if not np.isfinite(v).all():
+            _skip(skipped, "non-finite embedding", rel, "the model returned NaN/Inf")
+            continue
+        for item, seg in zip(_items(rel, fw, segs), segs, strict=True):
+            parts.append(([item], oneshot_vectors(v[seg.windows], n=config.oneshot_vectors,
+                                                  metric=spec.metric)))
+    return parts
+
+
+def _assemble(parts) -> tuple[list[Item], np.ndarray, np.ndarray]:
+    """Items, vectors and each vector's item from ``(items, vectors)`` parts, in order."""
+    if not parts:
+        raise LibraryError("no item left to index (every file was skipped)")
+    items = [it for its, _ in parts for it in its]
+    vectors = np.concatenate([v for _, v in parts]).astype(np.float32)
+    row_item = np.repeat(np.arange(len(parts)), [len(v) for _, v in parts])
+    return items, vectors, row_item
+
+
+def _backup_name(out: Path) -> Path:
+    """``OUT.backup-YYYYmmddTHHMMSSZ`` beside ``out`` (a new name if that one is taken)."""
+    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    path, n = out.with_name(f"{out.name}.backup-{stamp}"), 1
+    while path.exists():
+        path, n = out.with_name(f"{out.name}.backup-{stamp}-{n}"), n + 1
+    return path
+
+
+def _stat(path: Path) -> FileStat:
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns
 
 
 def _scan(folder: Path) -> list[Path]:
@@ -271,14 +441,13 @@ def oneshot_vectors(v: np.ndarray, *, n: int, metric: str) -> np.ndarray:
     return np.ascontiguousarray(v[pick], np.float32)
 
 
-def _items(rel: str, fw: FileWindows, duration: float, spec) -> list[Item]:
+def _items(rel: str, fw: FileWindows, segs: list[Segment]) -> list[Item]:
     name = rel.rsplit(".", 1)[0]
     labels = {"folder": str(Path(rel).parent)} if "/" in rel else {}
     if fw.oneshot:
-        return [Item(name, rel, 0.0, duration, labels)]
-    span = spec.window * spec.frontend.hop_length / spec.frontend.sr
-    return [Item(f"{name}@{max(0.0, e - span):.2f}s", rel, max(0.0, e - span), span, labels)
-            for e in fw.ends_s]
+        return [Item(name, rel, 0.0, segs[0].length_s, labels)]
+    return [Item(f"{name}@{s.offset_s:.2f}s", rel, s.offset_s, s.length_s, labels)
+            for s in segs]
 
 
 def _jsonable(d):

@@ -20,7 +20,7 @@ import numpy as np
 
 from rtsim.errors import ConfigError, LibraryError
 
-__all__ = ["IndexSpec", "build_index", "Searcher", "index_kind"]
+__all__ = ["IndexSpec", "build_index", "Searcher", "index_kind", "stored_vectors"]
 
 KINDS = ("auto", "flat", "hnsw", "ivf", "ivfpq")
 
@@ -118,6 +118,18 @@ def _training_sample(x: np.ndarray, nlist: int, *, per_list: int = 64) -> np.nda
     if m == len(x):
         return x
     return x[np.sort(np.random.default_rng(0).choice(len(x), m, replace=False))]
+
+
+def stored_vectors(index) -> np.ndarray | None:
+    """Every vector of ``index`` as stored (row order); None when it keeps only codes."""
+    if isinstance(index, faiss.IndexIVFPQ):
+        return None
+    ivf = faiss.try_extract_index_ivf(index)
+    if ivf is not None:
+        ivf.make_direct_map()
+    if index.ntotal == 0:
+        return np.zeros((0, index.d), np.float32)
+    return index.reconstruct_n(0, index.ntotal)
 
 
 class Searcher:

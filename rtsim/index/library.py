@@ -32,9 +32,16 @@ from rtsim.embed import Embedder, EmbedderPlugin, load_state, save_state
 from rtsim.errors import EmbedderError, LibraryError, LibraryMismatchError
 from rtsim.features import identity
 from rtsim.index.atomic import fsync_tree, remove_stale_siblings, replace_dir, temp_sibling
-from rtsim.index.faiss_index import IndexSpec, Searcher, build_index, index_kind
+from rtsim.index.faiss_index import IndexSpec, Searcher, build_index, index_kind, stored_vectors
 from rtsim.index.manifest import Manifest, sha256_file
-from rtsim.index.metadata import Item, read_items, read_names, write_items
+from rtsim.index.metadata import (
+    FileStat,
+    Item,
+    read_file_stats,
+    read_items,
+    read_names,
+    write_items,
+)
 from rtsim.index.projection import Projection, fit_projection
 
 __all__ = ["Library", "write_library", "golden_vector", "GOLDEN_TOLERANCE"]
@@ -207,6 +214,18 @@ class Library:
         """Position of a vector (shape (dim,)) in the library's 3-D map, shape (3,)."""
         return self.projection(vector)
 
+    def all_items(self) -> list[Item]:
+        """Every item, in id order."""
+        return read_items(self.path / ITEMS)
+
+    def vectors(self) -> np.ndarray | None:
+        """Every stored vector (row order), or None when the index keeps only codes."""
+        return stored_vectors(self.searcher.index)
+
+    def file_stats(self) -> dict[str, FileStat]:
+        """The source files it was built from: relative path -> (size, mtime_ns)."""
+        return read_file_stats(self.path / ITEMS)
+
     def items(self, ids) -> list[Item]:
         """Full metadata of some items."""
         return read_items(self.path / ITEMS, [int(i) for i in ids])
@@ -236,7 +255,8 @@ def write_library(out: str | Path, *, embedder: Embedder, vectors: np.ndarray,
                   items: list[Item], row_item: np.ndarray | None = None,
                   fitted_state: dict[str, torch.Tensor] | None = None,
                   index_spec: IndexSpec = IndexSpec(), source: dict | None = None,
-                  build_config: dict | None = None) -> Manifest:
+                  build_config: dict | None = None, files: dict[str, FileStat] | None = None,
+                  keep_old: Path | None = None) -> Manifest:
     """Write a complete library to ``out`` atomically (never a partial one).
 
     Parameters
@@ -252,6 +272,10 @@ def write_library(out: str | Path, *, embedder: Embedder, vectors: np.ndarray,
         The item each vector belongs to (default: vector i is item i).
     fitted_state : dict or None
         State of a fitted embedder, stored as ``embedder.safetensors``.
+    files : dict, optional
+        The source files (relative path -> size, mtime_ns), for ``index build --update``.
+    keep_old : path-like, optional
+        Move the library being replaced there instead of deleting it (a backup).
     """
     out = Path(out)
     spec = embedder.spec
@@ -270,7 +294,7 @@ def write_library(out: str | Path, *, embedder: Embedder, vectors: np.ndarray,
     try:
         faiss.write_index(build_index(vectors, metric=spec.metric, spec=index_spec),
                           str(tmp / INDEX))
-        write_items(tmp / ITEMS, items)
+        write_items(tmp / ITEMS, items, files)
         projection = fit_projection(vectors, native=spec.native_xyz)
         row_xyz = projection(vectors)
         xyz = np.zeros((len(items), 3), np.float32)
@@ -293,7 +317,7 @@ def write_library(out: str | Path, *, embedder: Embedder, vectors: np.ndarray,
         )
         manifest.write(tmp / MANIFEST)
         fsync_tree(tmp)
-        replace_dir(tmp, out)
+        replace_dir(tmp, out, keep_old=Path(keep_old) if keep_old else None)
     except (OSError, sqlite3.Error, RuntimeError) as exc:  # disk full, I/O, FAISS write
         shutil.rmtree(tmp, ignore_errors=True)
         free = shutil.disk_usage(out.parent).free

@@ -10,7 +10,7 @@ from typing import Any
 
 from rtsim.errors import LibraryError
 
-__all__ = ["Item", "write_items", "read_items", "read_names"]
+__all__ = ["Item", "FileStat", "write_items", "read_items", "read_names", "read_file_stats"]
 
 _SCHEMA = """
 CREATE TABLE items (
@@ -21,7 +21,15 @@ CREATE TABLE items (
     length_s REAL NOT NULL,
     labels   TEXT NOT NULL DEFAULT '{}'
 );
+CREATE TABLE files (
+    file     TEXT PRIMARY KEY,
+    size     INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL
+);
 """
+
+FileStat = tuple[int, int]
+"""A source file's ``(size in bytes, modification time in ns)``: what ``--update`` compares."""
 
 
 @dataclass(frozen=True)
@@ -47,8 +55,12 @@ class Item:
     labels: dict[str, Any] = field(default_factory=dict)
 
 
-def write_items(path: Path, items: list[Item]) -> None:
-    """Create the table at ``path`` (WAL journal) with ``items`` as ids 0..n-1."""
+def write_items(path: Path, items: list[Item],
+                files: dict[str, FileStat] | None = None) -> None:
+    """Create the tables at ``path``: ``items`` as ids 0..n-1, and ``files`` they came from.
+
+    ``files`` maps each source file's relative path to its (size, mtime_ns).
+    """
     con = sqlite3.connect(path)
     try:
         con.execute("PRAGMA journal_mode=WAL")
@@ -58,9 +70,23 @@ def write_items(path: Path, items: list[Item]) -> None:
             ((i, it.name, it.file, it.offset_s, it.length_s, json.dumps(it.labels))
              for i, it in enumerate(items)),
         )
+        con.executemany("INSERT INTO files VALUES (?, ?, ?)",
+                        ((f, int(st[0]), int(st[1])) for f, st in (files or {}).items()))
         con.commit()
         con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         con.execute("PRAGMA journal_mode=DELETE")  # leave a single self-contained file
+    finally:
+        con.close()
+
+
+def read_file_stats(path: Path) -> dict[str, FileStat]:
+    """The source files a library was built from (empty for libraries older than the table)."""
+    con = _connect(path)
+    try:
+        return {f: (size, mtime) for f, size, mtime in
+                con.execute("SELECT file, size, mtime_ns FROM files")}
+    except sqlite3.OperationalError:  # no such table: built before rtsim recorded files
+        return {}
     finally:
         con.close()
 

@@ -32,6 +32,26 @@ def test_index_build_info_and_query(sample_folder, tmp_path):
     assert long.returncode == 0 and long.stdout.count("@") >= 3
 
 
+def test_building_over_a_library_needs_replace_or_update(sample_folder, tmp_path):
+    lib, src = tmp_path / "lib", tmp_path / "src"
+    (src / "pluck").mkdir(parents=True)
+    for f in (sample_folder / "pluck").iterdir():
+        (src / "pluck" / f.name).write_bytes(f.read_bytes())
+    build = ("rtsim", "index", "build", src, "--out", lib, "--no-progress", "--device", "cpu",
+             "--embedder", "pca")
+    assert run(*build).returncode == 0
+    r = run(*build)
+    assert r.returncode == 2 and "already a library (3 items" in r.stderr
+    assert "--replace" in r.stderr and "--update" in r.stderr
+    r = run(*build, "--update")
+    assert r.returncode == 0 and "3 files unchanged, 0 embedded, 0 removed" in r.stdout
+    r = run(*build, "--replace")
+    assert r.returncode == 0 and "the previous library is kept as" in r.stdout
+    assert len([p for p in tmp_path.iterdir() if p.name.startswith("lib.backup-")]) == 1
+    r = run(*build, "--replace", "--update")
+    assert r.returncode == 2 and "not allowed with" in r.stderr
+
+
 def test_errors_exit_2_with_a_message(tmp_path):
     r = run("rtsim", "query", tmp_path / "missing-lib", tmp_path / "x.wav")
     assert r.returncode == 2 and "rtsim: error: library not found" in r.stderr

@@ -240,7 +240,8 @@ def test_hundred_swaps_under_live_audio(tmp_path, live, one_shot_library, sample
 
 def _build(folder, out, *, preexec=None):
     return subprocess.Popen([*command("rtsim"), "index", "build", str(folder), "--out", str(out),
-                             "--embedder", "pca", "--no-progress", "--device", "cpu"],
+                             "--embedder", "pca", "--no-progress", "--device", "cpu",
+                             "--replace"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             preexec_fn=preexec)
 
@@ -273,12 +274,14 @@ def test_build_killed_at_random_points_keeps_the_previous_library(tmp_path, samp
         count = Library.open(lib).count  # always a whole library: the old one or the new
         assert count in (3, full)
         if count == full:  # the build won the race: start again from the small library
-            build_library(sample_folder / "pluck", lib, plugin=get("pca"), progress=False)
+            build_library(sample_folder / "pluck", lib, plugin=get("pca"), progress=False,
+                          existing="overwrite")
         else:
             interrupted += 1
             _still_good(lib, 3)
     assert interrupted >= 3
-    build_library(sample_folder / "pluck", lib, plugin=get("pca"), progress=False)
+    build_library(sample_folder / "pluck", lib, plugin=get("pca"), progress=False,
+                  existing="overwrite")
     assert not list(tmp_path.glob(".lib.tmp-*"))  # stale temporaries are cleaned up
 
 

@@ -76,14 +76,15 @@ def test_placement_puts_the_onset_lag_samples_before_the_window_end(tiny_package
                                                                     monkeypatch):
     monkeypatch.setenv("RTSIM_CACHE", str(tmp_path / "cache"))
     task = make_task(_cfg(tmp_path, tiny_package), progress=False)
-    clips = task.train_set
+    views = task.clips
+    clips = views.train_set
     assert len(clips.labels) == 24 and set(clips.labels) >= {"drum:kick", "note:organ"}
-    w = task.place(clips, np.array([0, 0]), np.array([1000, 5000]))
-    assert w.shape == (2, task.span)
+    w = views.place(clips, np.array([0, 0]), np.array([1000, 5000]))
+    assert w.shape == (2, views.span)
     for row, lag in zip(w, (1000, 5000), strict=True):
         first = int(np.argmax(np.abs(row) > 0))
-        assert task.span - lag <= first <= task.span - lag + 120
-        np.testing.assert_array_equal(row[task.span - lag:][:200],
+        assert views.span - lag <= first <= views.span - lag + 120
+        np.testing.assert_array_equal(row[views.span - lag:][:200],
                                       clips.audio[0][: min(200, lag)].astype(np.float32))
 
 

@@ -192,7 +192,7 @@ def test_shipped_training_configs_are_valid(path):
 
     cfg = load_train_config(path)
     assert cfg.task in LOSS_KEYS and set(cfg.loss) <= LOSS_KEYS[cfg.task]
-    if cfg.task == "sample":  # evaluated leave-one-source-out, each fold's source held out
+    if "leave_out" in cfg.data:  # evaluated leave-one-source-out, each fold's source held out
         assert (path.parent / "loso.sh").is_file() and cfg.data.get("leave_out") == ""
     else:
         assert "heldout" in cfg.eval

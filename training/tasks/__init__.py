@@ -12,14 +12,15 @@ __all__ = ["TASKS", "LOSS_KEYS", "make_task"]
 #: another section) and is refused rather than silently ignored.
 LOSS_KEYS = {
     "timbre": {"mode", "margin_pos", "margin_neg", "neighbourhoods", "weights",
-               "phase_matched", "m", "mining", "margin", "family_weight"},
+               "phase_matched", "m", "mining", "margin", "family_weight", "augment",
+               "max_lag_s"},
     "stem": {"margin", "metric"},
     "disentangled": {"margin", "track_weight", "mining"},
     "sample": {"m", "temperature", "augment", "max_lag_s", "classes"},
 }
 
 TASKS = {
-    "timbre": "rtsim.training.tasks.timbre:TimbreTask",
+    "timbre": "rtsim.training.tasks.timbre:timbre_task",
     "stem": "rtsim.training.tasks.stems:StemTask",
     "disentangled": "rtsim.training.tasks.disentangled:DisentangledTask",
     "sample": "rtsim.training.tasks.sample:SampleTask",

@@ -42,7 +42,7 @@ from rtsim.training.losses import SupConLoss
 from rtsim.training.samplers import StratifiedMPerClassSampler
 from rtsim.training.tasks.notes import split_keys
 
-__all__ = ["SampleTask", "Clips", "source_rows", "load_clips", "window_frames"]
+__all__ = ["SampleTask", "ClipViews", "Clips", "source_rows", "load_clips", "window_frames"]
 
 log = logging.getLogger(__name__)
 
@@ -165,56 +165,59 @@ def window_frames(frontend, x: np.ndarray, window: int) -> np.ndarray:
     return frontend.frames(flat).cpu().numpy().reshape(b, window, -1)
 
 
-class SampleTask:
-    """Supervised contrastive training of ``sample`` (see the module notes)."""
+class ClipViews:
+    """One-shot clips of a list of sources, seen as windows of an embedder's live front end.
 
-    def __init__(self, cfg, *, progress: bool = True) -> None:
-        from rtsim.models.sample import ARCH_KWARGS, SPEC
+    Shared by every task that learns from one-shots (``sample``, the timbre map's
+    ``clips`` mode): reads the sources (:func:`source_rows`, :func:`load_clips`), leaves
+    out ``leave_out``, holds out ``validation_fraction`` of the groups (kits, programs),
+    and places and augments windows as the live stream sees them.
 
-        self.spec = SPEC
-        self.architecture = "rtsim.models.sample.net:SampleNet"
-        self.arch_kwargs = {**ARCH_KWARGS, **cfg.kwargs}
-        tables = cfg.data.get("train")
+    Parameters
+    ----------
+    tables : list of dict
+        ``[data] train``.
+    spec : EmbedderSpec
+        The embedder's front end and window.
+    leave_out : str or list
+        Sources left out (leave-one-source-out).
+    validation_fraction : float
+    kinds : tuple of str
+        Which rows to keep (``"drum"``, ``"note"``).
+    augment : dict
+        :class:`~rtsim.training.augment.AugmentConfig` fields.
+    max_lag_s : float
+        Latest onset-to-window-end lag of a view.
+    seed : int
+    """
+
+    def __init__(self, tables, *, spec, leave_out="", validation_fraction: float = 0.15,
+                 kinds: tuple[str, ...] = KINDS, augment: dict | None = None,
+                 max_lag_s: float = 1.0, seed: int = 0, progress: bool = True) -> None:
         if not isinstance(tables, list) or not tables:
             raise ConfigError("[data] train must be a list of sample sources")
-        leave_out = _names(cfg.data.get("leave_out"))
-        per_table = [source_rows(t, progress=progress) for t in tables]
-        sources = sorted({r["source"] for rows in per_table for r in rows})
-        if set(leave_out) - set(sources):
-            raise ConfigError(f"[data] leave_out={sorted(set(leave_out) - set(sources))} "
-                              f"names no source; sources: {sources}")
-        self.fe = make_frontend(SPEC.frontend)
-        self.sr = SPEC.frontend.sr
-        parts = [load_clips(rows, sr=self.sr, progress=progress) for rows in per_table]
+        leave_out = _names(leave_out)
+        per_table = [[r for r in source_rows(t, progress=progress) if r["kind"] in kinds]
+                     for t in tables]
+        self.sources = sorted({r["source"] for rows in per_table for r in rows})
+        if set(leave_out) - set(self.sources):
+            raise ConfigError(f"[data] leave_out={sorted(set(leave_out) - set(self.sources))} "
+                              f"names no source; sources: {self.sources}")
+        self.spec, self.fe, self.sr = spec, make_frontend(spec.frontend), spec.frontend.sr
+        parts = [load_clips(rows, sr=self.sr, progress=progress) for rows in per_table if rows]
         clips = Clips.concat([c.subset(~np.isin(c.sources, leave_out)) for c in parts])
-        val = split_keys(clips.groups, fraction=float(cfg.data.get("validation_fraction", 0.15)))
+        val = split_keys(clips.groups, fraction=float(validation_fraction))
         self.train_set, self.val_set = clips.subset(~val), clips.subset(val)
         if len(self.train_set.labels) == 0:
             raise ConfigError(f"no training clips left after leave_out={leave_out}")
-        mix = cfg.loss.get("classes", {"drum": 6, "perc": 2, "note": 8})
-        core = {f"drum:{c}" for c in DRUM_CLASSES}
-        self.sampler = StratifiedMPerClassSampler(
-            self.train_set.labels,
-            [(lambda c: c in core, mix.get("drum", 6)),
-             (lambda c: c.startswith("drum:"), mix.get("perc", 2)),
-             (lambda c: c.startswith("note:"), mix.get("note", 8))],
-            m=int(cfg.loss.get("m", 4)), seed=cfg.train.seed)
-        self.loss_fn = SupConLoss(temperature=float(cfg.loss.get("temperature", 0.1)))
-        self.aug = AugmentConfig(**cfg.loss.get("augment", {}))
-        self.gen = torch.Generator().manual_seed(cfg.train.seed)
+        self.aug = AugmentConfig(**(augment or {}))
+        self.gen = torch.Generator().manual_seed(seed)
         p = self.fe.properties
-        self.span = (SPEC.window - 1) * p.hop_length + p.window_length  # samples per window
-        self.max_lag = int(float(cfg.loss.get("max_lag_s", 1.0)) * self.sr)
-        self._class_ids = {c: i for i, c in enumerate(sorted(set(clips.labels)))}
-        log.info("sample task: %d train clips, %d validation, sources %s (left out: %s)",
-                 len(self.train_set.labels), len(self.val_set.labels), sources, leave_out)
-
-    def build_model(self) -> torch.nn.Module:
-        """A fresh network."""
-        from rtsim.models.blocks import make_net
-        from rtsim.models.sample.net import SampleNet
-
-        return make_net(SampleNet, self.arch_kwargs)
+        self.span = (spec.window - 1) * p.hop_length + p.window_length  # samples per window
+        self.max_lag = int(float(max_lag_s) * self.sr)
+        self.classes = sorted(set(clips.labels))
+        log.info("%d train clips, %d validation, sources %s (left out: %s)",
+                 len(self.train_set.labels), len(self.val_set.labels), self.sources, leave_out)
 
     def place(self, clips: Clips, idx: np.ndarray, lags: np.ndarray,
               lossy: np.ndarray | None = None) -> np.ndarray:
@@ -228,6 +231,66 @@ class SampleTask:
             out[j, self.span - len(seg):] = seg
         return out
 
+    def random_lags(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` onset-to-window-end lags, from one hop to ``max_lag_s``."""
+        return rng.integers(self.fe.properties.hop_length, self.max_lag, n)
+
+    def augmented(self, idx: np.ndarray, lags: np.ndarray, rng: np.random.Generator,
+                  device) -> torch.Tensor:
+        """Front-end windows of training clips ``idx`` at ``lags``, each augmented."""
+        lossy = rng.random(len(idx)) < self.aug.p_lossy
+        x = torch.from_numpy(self.place(self.train_set, idx, lags, lossy))
+        x = augment(x, self.sr, self.gen, self.aug).numpy()
+        return torch.from_numpy(window_frames(self.fe, x, self.spec.window)).to(device)
+
+    def embed(self, model, clips: Clips, lag_s: float, device) -> np.ndarray:
+        """Embeddings of every clip of ``clips``, dry, its window ``lag_s`` after the onset."""
+        lags = np.full(len(clips.labels), int(lag_s * self.sr))
+        emb = []
+        for i in range(0, len(lags), 256):
+            idx = np.arange(i, min(i + 256, len(lags)))
+            f = window_frames(self.fe, self.place(clips, idx, lags[idx]), self.spec.window)
+            emb.append(model(torch.from_numpy(f).to(device)).cpu().numpy())
+        return np.concatenate(emb) if emb else np.zeros((0, self.spec.dim), np.float32)
+
+    def validation(self) -> Clips:
+        """The held-out clips, or the training clips when none are held out."""
+        return self.val_set if len(self.val_set.labels) else self.train_set
+
+
+class SampleTask:
+    """Supervised contrastive training of ``sample`` (see the module notes)."""
+
+    def __init__(self, cfg, *, progress: bool = True) -> None:
+        from rtsim.models.sample import ARCH_KWARGS, SPEC
+
+        self.spec = SPEC
+        self.architecture = "rtsim.models.sample.net:SampleNet"
+        self.arch_kwargs = {**ARCH_KWARGS, **cfg.kwargs}
+        self.clips = ClipViews(cfg.data.get("train"), spec=SPEC,
+                               leave_out=cfg.data.get("leave_out"),
+                               validation_fraction=cfg.data.get("validation_fraction", 0.15),
+                               augment=cfg.loss.get("augment"),
+                               max_lag_s=cfg.loss.get("max_lag_s", 1.0), seed=cfg.train.seed,
+                               progress=progress)
+        mix = cfg.loss.get("classes", {"drum": 6, "perc": 2, "note": 8})
+        core = {f"drum:{c}" for c in DRUM_CLASSES}
+        self.sampler = StratifiedMPerClassSampler(
+            self.clips.train_set.labels,
+            [(lambda c: c in core, mix.get("drum", 6)),
+             (lambda c: c.startswith("drum:"), mix.get("perc", 2)),
+             (lambda c: c.startswith("note:"), mix.get("note", 8))],
+            m=int(cfg.loss.get("m", 4)), seed=cfg.train.seed)
+        self.loss_fn = SupConLoss(temperature=float(cfg.loss.get("temperature", 0.1)))
+        self._class_ids = {c: i for i, c in enumerate(self.clips.classes)}
+
+    def build_model(self) -> torch.nn.Module:
+        """A fresh network."""
+        from rtsim.models.blocks import make_net
+        from rtsim.models.sample.net import SampleNet
+
+        return make_net(SampleNet, self.arch_kwargs)
+
     def loss(self, model, batch: int, rng: np.random.Generator, device) -> torch.Tensor:
         """Supervised contrastive loss of two augmented views of a batch of one-shots.
 
@@ -236,13 +299,8 @@ class SampleTask:
         """
         idx = self.sampler.batch()
         idx = np.concatenate([idx, idx])
-        hop = self.fe.properties.hop_length
-        lags = rng.integers(hop, self.max_lag, len(idx))
-        lossy = rng.random(len(idx)) < self.aug.p_lossy
-        x = torch.from_numpy(self.place(self.train_set, idx, lags, lossy))
-        x = augment(x, self.sr, self.gen, self.aug).numpy()
-        frames = torch.from_numpy(window_frames(self.fe, x, self.spec.window)).to(device)
-        labels = torch.tensor([self._class_ids[c] for c in self.train_set.labels[idx]],
+        frames = self.clips.augmented(idx, self.clips.random_lags(len(idx), rng), rng, device)
+        labels = torch.tensor([self._class_ids[c] for c in self.clips.train_set.labels[idx]],
                               device=device)
         return self.loss_fn(model(frames), labels)
 
@@ -251,14 +309,8 @@ class SampleTask:
 
         With no held-out clips (``validation_fraction = 0``) the training clips are scored.
         """
-        vs = self.val_set if len(self.val_set.labels) else self.train_set
-        lags = np.full(len(vs.labels), int(0.25 * self.sr))
-        emb = []
-        for i in range(0, len(lags), 256):
-            idx = np.arange(i, min(i + 256, len(lags)))
-            f = window_frames(self.fe, self.place(vs, idx, lags[idx]), self.spec.window)
-            emb.append(model(torch.from_numpy(f).to(device)).cpu().numpy())
-        emb = np.concatenate(emb)
+        vs = self.clips.validation()
+        emb = self.clips.embed(model, vs, 0.25, device)
         out = {}
         for kind in KINDS:
             m = np.char.startswith(vs.labels.astype(str), kind + ":")

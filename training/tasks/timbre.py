@@ -18,7 +18,21 @@ from rtsim.training.losses import (
 from rtsim.training.samplers import NEIGHBOURHOODS, MPerClassSampler, NeighbourhoodSampler
 from rtsim.training.tasks.notes import embed_phases, load_notes, split_keys
 
-__all__ = ["TimbreTask"]
+__all__ = ["TimbreTask", "timbre_task"]
+
+
+def timbre_task(cfg, *, progress: bool = True):
+    """The timbre task that ``[loss] mode`` names.
+
+    ``clips`` learns from augmented one-shots of many sources
+    (:class:`~rtsim.training.tasks.timbre_clips.TimbreClipsTask`); ``windows`` and
+    ``trajectory`` from rendered notes (:class:`TimbreTask`).
+    """
+    if cfg.loss.get("mode") == "clips":
+        from rtsim.training.tasks.timbre_clips import TimbreClipsTask
+
+        return TimbreClipsTask(cfg, progress=progress)
+    return TimbreTask(cfg, progress=progress)
 
 
 class TimbreTask:
@@ -68,7 +82,7 @@ class TimbreTask:
         self.phase_matched = bool(loss.get("phase_matched", False))
         self.mode = loss.get("mode", "windows")
         if self.mode not in ("windows", "trajectory"):
-            raise ConfigError(f"[loss] mode={self.mode!r} must be windows or trajectory")
+            raise ConfigError(f"[loss] mode={self.mode!r} must be windows, trajectory or clips")
         labels = self.train_notes.labels
         self._program_id = {p: i for i, p in enumerate(sorted({lab["program"] for lab in labels},
                                                               key=str))}
