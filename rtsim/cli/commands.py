@@ -262,12 +262,19 @@ def cmd_index_info(args: argparse.Namespace) -> int:
         ("map", f"xyz from {m.xyz}"),
         ("built", f"{m.built_at} by rtsim {m.rtsim_version}"),
         ("source", f"{m.source.get('folder')}: {m.source.get('files_indexed')} files indexed, "
-                   f"skipped {m.source.get('skipped') or 'none'}"),
+                   f"skipped {_skipped(m.source.get('skipped'))}"),
     ]
     width = max(len(k) for k, _ in rows)
     for k, v in rows:
         print(f"{k:>{width}}  {v}")
     return 0
+
+
+def _skipped(counts: dict | None) -> str:
+    """``{"silent": 1, "truncated": 2}`` -> ``"3 (1 silent, 2 truncated)"``; ``"none"``."""
+    if not counts:
+        return "none"
+    return f"{sum(counts.values())} (" + ", ".join(f"{n} {why}" for why, n in counts.items()) + ")"
 
 
 def cmd_query(args: argparse.Namespace) -> int:

@@ -13,7 +13,36 @@ from pathlib import Path
 
 from rtsim import __version__
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "number"]
+
+
+def number(kind: type = float, *, low: float | None = None, above: float | None = None):
+    """An argparse ``type`` that reads a finite ``kind`` (int or float) within bounds.
+
+    ``low``: smallest value accepted; ``above``: values must be greater than it. The
+    error names the value and the range (``--duration -2: must be > 0``).
+    """
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            what = "an integer" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if value != value or value in (float("inf"), float("-inf")):
+            raise argparse.ArgumentTypeError(f"{text!r} must be finite")
+        if low is not None and value < low:
+            raise argparse.ArgumentTypeError(f"{text} must be >= {low:g}")
+        if above is not None and value <= above:
+            raise argparse.ArgumentTypeError(f"{text} must be > {above:g}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its own messages
+    return parse
+
+
+_COUNT = number(int, low=1)        # k, sizes, workers, steps...
+_POS = number(float, above=0)      # durations
+_NONNEG = number(float, low=0)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_source_args(run)
     run.add_argument("--embedder", help="embedder name (with --library)")
     run.add_argument("--library", help="library folder built by `rtsim index build`")
-    run.add_argument("-k", type=int, help="matches per hop")
+    run.add_argument("-k", type=_COUNT, help="matches per hop")
     _add_output_args(run)
     run.add_argument("--save-config", metavar="PATH", help="write the effective config as TOML")
     run.set_defaults(func="rtsim.cli.commands:cmd_run")
@@ -51,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     keys = sub.add_parser("keys", help="make CURVE certificates for the ZeroMQ control socket")
     keys.add_argument("out", type=Path, help="folder to create (server, client, clients/)")
-    keys.add_argument("--clients", type=int, default=1, help="client certificates to make")
+    keys.add_argument("--clients", type=_COUNT, default=1, help="client certificates to make")
     keys.set_defaults(func="rtsim.cli.commands:cmd_keys")
 
     index = sub.add_parser("index", help="build and inspect sample libraries")
@@ -64,14 +93,14 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--out", required=True, help="library folder to write")
     build.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     build.add_argument("--index", default="auto", choices=("auto", "flat", "hnsw", "ivf"))
-    build.add_argument("--oneshot-max-s", type=float, default=5.0,
+    build.add_argument("--oneshot-max-s", type=_NONNEG, default=5.0,
                        help="files up to this long are one item each (default 5)")
     build.add_argument("--segment", default="onsets", choices=("onsets", "windows"),
                        help="longer files: one item per sound, cut at onsets (default), or "
                        "one per model window (for mosaicing)")
-    build.add_argument("--segment-max-s", type=float, default=5.0,
+    build.add_argument("--segment-max-s", type=_POS, default=5.0,
                        help="longest item cut from a longer file (default 5)")
-    build.add_argument("--max-items-per-file", type=int, default=200,
+    build.add_argument("--max-items-per-file", type=_COUNT, default=200,
                        help="most items one file gives (default 200)")
     again = build.add_mutually_exclusive_group()
     again.add_argument("--replace", action="store_true",
@@ -96,8 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("--example", action="append", default=[], metavar="SUBSPACE=AUDIO",
                        help="take any named subspace from an example")
     query.add_argument("--weights", help="subspace weights, comma-separated")
-    query.add_argument("-k", type=int, default=5)
-    query.add_argument("--every", type=float, default=1.0,
+    query.add_argument("-k", type=_COUNT, default=5)
+    query.add_argument("--every", type=_POS, default=1.0,
                        help="long files: report one window every this many seconds")
     query.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     query.set_defaults(func="rtsim.cli.commands:cmd_query")
@@ -108,11 +137,11 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("kind", choices=("notes", "songs", "oneshots"))
     render.add_argument("out")
     render.add_argument("--soundfont", help="path, or fluidr3 (default) | timgm6mb")
-    render.add_argument("--seed", type=int, default=0)
-    render.add_argument("--size", type=int, help="notes (default 1000) or pieces (default 100)")
-    render.add_argument("--workers", type=int, default=2)
-    render.add_argument("--sr", type=int, help="default: notes 16000, songs 22050")
-    render.add_argument("--seconds", type=float, help="default: notes 4, songs 64")
+    render.add_argument("--seed", type=number(int, low=0), default=0)
+    render.add_argument("--size", type=_COUNT, help="notes (default 1000) or pieces (default 100)")
+    render.add_argument("--workers", type=_COUNT, default=2)
+    render.add_argument("--sr", type=_COUNT, help="default: notes 16000, songs 22050")
+    render.add_argument("--seconds", type=_POS, help="default: notes 4, songs 64")
     render.add_argument("--midi-only", action="store_true", help="songs: MIDI and labels only")
     render.add_argument("--no-progress", action="store_true")
     render.add_argument("--source", help="oneshots: source name in labels.csv (default: "
@@ -129,8 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("config", help="e.g. models/timbre/train.toml")
     tr.add_argument("--out", help="run folder (default runs/<task>-<time>)")
     tr.add_argument("--resume", action="store_true", help="continue the run in --out")
-    tr.add_argument("--steps", type=int, help="override [train] steps")
-    tr.add_argument("--max-minutes", type=float, help="override [train] max_minutes")
+    tr.add_argument("--steps", type=_COUNT, help="override [train] steps")
+    tr.add_argument("--max-minutes", type=_POS, help="override [train] max_minutes")
     tr.add_argument("--device", choices=("auto", "cpu", "cuda"), help="override [train] device")
     tr.add_argument("--leave-out", metavar="SOURCE",
                     help="override [data] leave_out: train without one source (sample task)")
@@ -151,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--where", action="append", default=[], metavar="COLUMN=VALUE",
                     help="samples: keep only rows where COLUMN equals VALUE, or with "
                     "COLUMN!=VALUE differs from it (repeatable)")
-    ev.add_argument("-k", type=int, default=5, help="samples: neighbours that vote")
+    ev.add_argument("-k", type=_COUNT, default=5, help="samples: neighbours that vote")
     ev.add_argument("--config", help="training config naming the held-out corpus")
     ev.add_argument("--out", help="folder for results.json and figures")
     ev.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
@@ -166,21 +195,22 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--plot", metavar="PATH", help="write a PNG figure")
     bench.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     bench.add_argument("--quick", action="store_true", help="small sizes (CI: cannot rot)")
-    bench.add_argument("--threads", type=int, default=1, help="torch/FAISS threads (default 1)")
-    bench.add_argument("--repeats", type=int, help="timed calls per implementation")
+    bench.add_argument("--threads", type=_COUNT, default=1, help="torch/FAISS threads (default 1)")
+    bench.add_argument("--repeats", type=_COUNT, help="timed calls per implementation")
     bench.add_argument("--sizes", help="search: library sizes, e.g. 1e4,1e5,1e6")
     bench.add_argument("--dims", help="search: dimensions, e.g. 3,64,128,256")
     bench.add_argument("--indexes", help="search: approximate kinds, e.g. hnsw,ivf,ivfpq,kdtree "
                        "(default all; exact flat always runs as the reference)")
-    bench.add_argument("--seconds", type=float, help="latency/event: seconds of audio")
-    bench.add_argument("--minutes", type=float, help="soak: minutes to run")
-    bench.add_argument("--library-size", type=float, help="latency: vectors in the library")
+    bench.add_argument("--seconds", type=_POS, help="latency/event: seconds of audio")
+    bench.add_argument("--minutes", type=_POS, help="soak: minutes to run")
+    bench.add_argument("--library-size", type=number(float, low=1),
+                       help="latency: vectors in the library")
     bench.add_argument("--embedders", help="embed/latency: comma-separated embedder names")
     bench.add_argument("--source", default="file", choices=("file", "live"),
                        help="latency/event: paced file, or the virtual ALSA device")
     bench.add_argument("--busy", action="store_true",
                        help="latency: keep the other core busy during the run")
-    bench.add_argument("--update-divisor", type=int, default=1,
+    bench.add_argument("--update-divisor", type=_COUNT, default=1,
                        help="latency/event: embeddings per trained frame (1, 2 or 4)")
     bench.add_argument("--backend", default="eager",
                        help="latency/event/soak: inference backend, one for all (eager | "
@@ -196,8 +226,8 @@ def _add_source_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--input", metavar="PATH", help="audio file (implies --source file)")
     g.add_argument("--input-device", metavar="DEV", help="device index or name substring")
     g.add_argument("--channels", help="comma-separated input channels, e.g. 0,1")
-    g.add_argument("--rate", type=int, help="capture rate (Hz); default: the device's")
-    g.add_argument("--block", type=int, help="frames per audio block")
+    g.add_argument("--rate", type=_COUNT, help="capture rate (Hz); default: the device's")
+    g.add_argument("--block", type=_COUNT, help="frames per audio block")
     g.add_argument("--signal", help="synth signal, e.g. sine:440, bursts:440,880:0.5")
     g.add_argument("--loop", action="store_true", help="loop the file")
     g.add_argument("--fast", action="store_true", help="file/synth as fast as possible")
@@ -210,7 +240,7 @@ def _add_output_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--zmq", metavar="ENDPOINT", help="ZeroMQ PUB bind (tcp://127.0.0.1:5556)")
     g.add_argument("--no-zmq", action="store_true")
     g.add_argument("--device", choices=("auto", "cpu", "cuda"), help="compute device")
-    g.add_argument("--duration", type=float, help="stop after this many seconds")
+    g.add_argument("--duration", type=_POS, help="stop after this many seconds")
     g.add_argument("--no-view", action="store_true", help="status lines instead of the live view")
     g.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override any config field, e.g. --set onset.threshold_db=-35")

@@ -8,6 +8,8 @@ Without a terminal it prints one status line per heartbeat instead.
 from __future__ import annotations
 
 import collections
+import contextlib
+import logging
 import sys
 import time
 
@@ -51,7 +53,8 @@ class TerminalView:
             return
         from rich.live import Live
 
-        with Live(self.render(), refresh_per_second=10, transient=False) as live:
+        with Live(self.render(), refresh_per_second=10, transient=False) as live, \
+                _logs_above_view():
             while not stop():
                 time.sleep(0.1)
                 live.update(self.render())
@@ -71,9 +74,10 @@ class TerminalView:
             return "starting..."
         best = "  ".join(f"{name}: {ev.names[0] if ev.names else '(silence)'}"
                          for name, ev in sorted(self.hops.items()))
-        return (f"hops {s.hops}  missed {s.missed_hops}  xruns {s.xruns}  "
-                f"hop p50 {s.latency_ms.get('p50', 0):.2f} ms  "
-                f"p99 {s.latency_ms.get('p99', 0):.2f} ms  {best}")
+        lat = s.latency_ms
+        timing = (f"hop p50 {lat['p50']:.2f} ms  p99 {lat['p99']:.2f} ms" if lat
+                  else "hop time not measured yet")
+        return f"hops {s.hops}  missed {s.missed_hops}  xruns {s.xruns}  {timing}  {best}"
 
     def render(self):
         """The rich renderable of the current state."""
@@ -104,3 +108,24 @@ class TerminalView:
             trig.add_row(tr.embedder, tr.name, f"{tr.distance:.3f}", f"{tr.level_db:.1f} dB")
         parts.append(trig)
         return Panel(Group(*parts), title=self.title, subtitle=self.status_line())
+
+
+@contextlib.contextmanager
+def _logs_above_view():
+    """Send the root logger's terminal output through rich while the view is live.
+
+    ``rich.live.Live`` swaps ``sys.stderr`` for a proxy that prints above the panel, but
+    a logging handler keeps the stream it was made with: its lines moved the cursor under
+    rich's feet, the next redraw started below them and the panel's header showed twice.
+    Inside this context the handlers write to the proxy.
+    """
+    handlers = [h for h in logging.getLogger().handlers if type(h) is logging.StreamHandler
+                and getattr(h.stream, "isatty", lambda: False)()]  # those on the terminal
+    old = [h.stream for h in handlers]
+    for h in handlers:
+        h.setStream(sys.stderr)  # rich's proxy while the view is live
+    try:
+        yield
+    finally:
+        for h, stream in zip(handlers, old, strict=True):
+            h.setStream(stream)

@@ -17,13 +17,16 @@ gathers them. A TOML file looks like::
     [osc]
     port = 9000
 
-Unknown keys and wrong types are errors that name the key. ``--set osc.port=9001``
-overrides any field (values are parsed as TOML, bare words as strings).
+Unknown keys, wrong types and non-finite numbers are errors that name the key; every
+error of a config is reported at once (one per line), not only the first.
+``--set osc.port=9001`` overrides any field (values are parsed as TOML, bare words as
+strings; ``embedder.0.k=8`` names an entry of a list of tables).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 import types
 import typing
@@ -190,14 +193,22 @@ def to_toml(cfg: Any) -> str:
 
 # -- helpers -------------------------------------------------------------------------
 def _build(cls: type, data: Any, where: str) -> Any:
+    """``cls`` from a table; every bad key and value of it (and of its sub-tables) at once."""
     if not isinstance(data, dict):
         raise ConfigError(f"{where} must be a table, got {data!r}")
     known = {f.name: f for f in fields(cls)}
     unknown = sorted(set(data) - set(known))
-    if unknown:
-        raise ConfigError(f"unknown key(s) {unknown} in [{where}]; known: {sorted(known)}")
+    errors = [f"unknown key(s) {unknown} in [{where}]; known: {sorted(known)}"] if unknown else []
     hints = typing.get_type_hints(cls)
-    kwargs = {name: _coerce(hints[name], value, f"{where}.{name}") for name, value in data.items()}
+    kwargs = {}
+    for name, value in data.items():
+        if name in known:
+            try:
+                kwargs[name] = _coerce(hints[name], value, f"{where}.{name}")
+            except ConfigError as exc:
+                errors.append(str(exc))
+    if errors:
+        raise ConfigError("\n".join(errors))
     try:
         return cls(**kwargs)
     except TypeError as exc:
@@ -222,10 +233,20 @@ def _coerce(tp: Any, value: Any, where: str) -> Any:
             value = [value] if args and args[-1] is ... and not is_dataclass(args[0]) else value
         if not isinstance(value, list | tuple):
             raise ConfigError(f"{where}={value!r} must be a list")
-        return tuple(_coerce(args[0], v, f"{where}[{i}]") for i, v in enumerate(value))
+        out, errors = [], []
+        for i, v in enumerate(value):
+            try:
+                out.append(_coerce(args[0], v, f"{where}[{i}]"))
+            except ConfigError as exc:
+                errors.append(str(exc))
+        if errors:
+            raise ConfigError("\n".join(errors))
+        return tuple(out)
     if is_dataclass(tp):
         return _build(tp, value, where)
-    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+    if tp is float and isinstance(value, int | float) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            raise ConfigError(f"{where}={value!r} must be a finite number")
         return float(value)
     if tp is Any or (isinstance(tp, type) and isinstance(value, tp)
                      and not (tp is int and isinstance(value, bool))):
@@ -245,8 +266,15 @@ def _parse_value(raw: str) -> Any:
 
 
 def _list_index(node: list, part: str, item: str) -> int:
-    if not part.isdigit() or int(part) >= len(node):
-        raise ConfigError(f"override {item!r}: no entry {part!r} (there are {len(node)})")
+    if not part.isdigit():
+        key, _, value = item.partition("=")
+        head, _, tail = key.rpartition(f".{part}")
+        raise ConfigError(
+            f"override {item!r}: {head or 'this'} is a list of {len(node)} table(s); say which "
+            f"entry, e.g. {head}.0.{part}{tail}={value}")
+    if int(part) >= len(node):
+        raise ConfigError(f"override {item!r}: no entry {part} (there are {len(node)}: "
+                          f"0..{len(node) - 1})")
     return int(part)
 
 

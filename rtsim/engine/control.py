@@ -438,22 +438,25 @@ class ControlPlane:
         return lambda: pipeline.swap(library=pipeline.library, embedder=new)
 
     def _inside_roots(self, path: str, *, kind: str = "file") -> Path:
-        """Resolve ``path`` inside the configured roots; refuse anything that leaves them.
+        """Resolve ``path`` inside ``control.roots``; refuse anything that leaves them.
 
-        No absolute paths, no ``..``, and symlinks are resolved before the check, so a link
-        pointing out of the roots is refused too.
+        An absolute path must lie inside a root; a relative one is tried under each root
+        in turn. No ``..``; symlinks are resolved before the check, so a link pointing out
+        of the roots is refused too. Errors name the roots.
         """
         roots = [Path(r).resolve() for r in self.config.roots] or [Path.cwd().resolve()]
+        where = (f"control.roots = {[str(r) for r in roots]}" if self.config.roots
+                 else f"control.roots (unset: the working directory {roots[0]})")
         p = Path(path)
-        if p.is_absolute() or ".." in p.parts or not path:
-            raise WireError(f"path {path!r} must be relative, without '..'")
-        for root in roots:
-            full = (root / p).resolve()
+        if not path or ".." in p.parts:
+            raise WireError(f"path {path!r} must not be empty or contain '..'")
+        for full in ([p.resolve()] if p.is_absolute() else [(r / p).resolve() for r in roots]):
             if not any(full.is_relative_to(r) for r in roots):
-                raise WireError(f"path {path!r} leads outside the configured roots")
+                raise WireError(f"path {path!r} lies outside {where}")
             if (full.is_file() if kind == "file" else full.is_dir()):
                 return full
-        raise WireError(f"no such {'file' if kind == 'file' else 'folder'}: {path!r}")
+        raise WireError(f"no such {'file' if kind == 'file' else 'folder'}: {path!r} "
+                        f"(looked inside {where})")
 
     def _rate_limited(self, fmt: str, *args) -> None:
         """At most one log line per second; the lines skipped are counted in the next."""

@@ -495,8 +495,9 @@ class Engine:
             missed_hops=sum(p.counters.missed for p in self.pipelines),
             xruns=int(stats.get("xruns", 0)), dropped_samples=int(self.ring.dropped),
             bad_samples=self.counters["bad_samples"] + int(stats.get("nonfinite", 0)),
-            latency_ms={"p50": hop.percentile(50) * 1e3, "p99": hop.percentile(99) * 1e3,
-                        "p999": hop.percentile(99.9) * 1e3},
+            latency_ms=({"p50": hop.percentile(50) * 1e3, "p99": hop.percentile(99) * 1e3,
+                         "p999": hop.percentile(99.9) * 1e3} if hop.n
+                        else {}),  # not measured yet: -1 on the wire, as the schema says
             counters=counters,
         )
 

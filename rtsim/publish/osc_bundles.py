@@ -170,8 +170,8 @@ def encode_status(schema: Schema, ev: StatusEvent, *, timetag: int, counters: Os
     sat = [min(max(int(v), 0), _SEQ_MASK) for v in
            (ev.hops, ev.missed_hops, ev.xruns, ev.dropped_samples, ev.bad_samples)]
     fb = [a.nonfinite for a in specs["latency"].args]
-    lat = [f32(float(ev.latency_ms.get(p, float("nan"))), f, counters)
-           for p, f in zip(("p50", "p99", "p999"), fb, strict=True)]
+    lat = [f if ev.latency_ms.get(p) is None else f32(float(ev.latency_ms[p]), f, counters)
+           for p, f in zip(("p50", "p99", "p999"), fb, strict=True)]  # absent: not measured
     values = {"seq": [ev.seq & _SEQ_MASK], "hops": sat[:1], "missed": sat[1:2],
               "xruns": sat[2:3], "dropped": sat[3:4], "bad": sat[4:5], "latency": lat}
     messages = []

@@ -23,6 +23,7 @@ def test_index_build_info_and_query(sample_folder, tmp_path):
     assert "skipping bad/corrupt.wav" in r.stderr  # the warning names the file
     info = run("rtsim", "index", "info", lib)
     assert info.returncode == 0 and "sample (weights" in info.stdout  # the default embedder
+    assert "skipped 4 (1 silent, 3 unreadable or not audio)" in info.stdout
     q = run("rtsim", "query", lib, sample_folder / "bell" / "bell_60.wav", "-k", "3",
             "--device", "cpu")
     assert q.returncode == 0, q.stderr
@@ -59,6 +60,16 @@ def test_errors_exit_2_with_a_message(tmp_path):
     assert r.returncode == 2 and "audio folder not found" in r.stderr
     r = run("rtsim", "run", "--set", "osc.port=0")
     assert r.returncode == 2 and "port=0" in r.stderr
+    for args, why in ((("run", "--duration", "-2"), "--duration: -2 must be > 0"),
+                      (("run", "--duration", "nan"), "'nan' must be finite"),
+                      (("run", "-k", "0"), "-k: 0 must be >= 1"),
+                      (("index", "build", tmp_path, "--out", tmp_path / "l",
+                        "--segment-max-s", "0"), "0 must be > 0")):
+        r = run("rtsim", *args)
+        assert r.returncode == 2 and why in r.stderr, (args, r.stderr)
+    r = run("rtsim", "run", "--set", "engine.silence_db=nan", "--set", "osc.port=0")
+    assert r.returncode == 2 and "silence_db=nan must be a finite number" in r.stderr
+    assert "port=0" in r.stderr  # every error at once
     r = run("rtsim", "run", "--source", "live", "--input-device", "NoSuchInterface",
             "--library", tmp_path, "--no-zmq")
     assert r.returncode == 2 and "rtsim: error:" in r.stderr

@@ -50,8 +50,11 @@ def test_overrides_and_patch(tmp_path):
                       overrides=["osc.port=9100", "embedder.0.k=3", "source.device=Focusrite"])
     assert (cfg.osc.host, cfg.osc.port, cfg.embedder[0].k) == ("10.0.0.2", 9100, 3)
     assert cfg.source.device == "Focusrite"
-    with pytest.raises(ConfigError, match="no entry '5'"):
+    with pytest.raises(ConfigError, match=r"no entry 5 \(there are 1: 0..0\)"):
         apply_overrides({"embedder": [{}]}, ["embedder.5.k=3"])
+    with pytest.raises(ConfigError, match=r"embedder is a list of 1 table\(s\); say which entry, "
+                                          r"e.g. embedder.0.update_divisor=-1"):
+        apply_overrides({"embedder": [{}]}, ["embedder.update_divisor=-1"])
     with pytest.raises(ConfigError, match="must look like"):
         load_config(None, overrides=["nonsense"])
 
@@ -81,3 +84,23 @@ def test_missing_and_broken_files(tmp_path):
 
 def test_defaults_are_a_valid_config():
     assert from_dict({}) == RtsimConfig()
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_non_finite_numbers_are_refused_wherever_they_are(value):
+    with pytest.raises(ConfigError, match=r"config.engine.silence_db=.* must be a finite number"):
+        from_dict({"engine": {"silence_db": value}})
+    with pytest.raises(ConfigError, match=r"config.onset.threshold_db=.* must be a finite"):
+        from_dict({"onset": {"threshold_db": value}})
+
+
+def test_every_error_of_a_config_is_reported_at_once():
+    with pytest.raises(ConfigError) as err:
+        from_dict({"engine": {"silence_db": float("nan")}, "osc": {"port": 0},
+                   "zmq": {"colour": 1},
+                   "embedder": [{"name": "pca", "library": "x", "k": "many"},
+                                {"name": "timbre", "library": "y", "k": 99}]})
+    lines = str(err.value).splitlines()
+    assert len(lines) == 5, lines
+    for want in ("silence_db=nan", "port=0", "['colour']", "embedder[0].k='many'", "k=99"):
+        assert any(want in line for line in lines), want

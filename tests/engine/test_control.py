@@ -145,10 +145,14 @@ def test_weights_and_pins_reach_the_search(tmp_path, sample_folder, subspace_emb
         np.testing.assert_allclose(pipe.weights, [1, 0, 0.5, 0])  # unchanged
         assert osc.ask("/rtsim/ctl/four/pin", "ss", ["tempo", "ref.wav"])[1][1] == "ok"
         assert set(pipe.pins) == {3} and np.linalg.norm(pipe.pins[3]) == pytest.approx(1.0)
-        for bad, why in (("../etc/passwd", "without '..'"), ("/etc/passwd", "relative"),
-                         ("missing.wav", "no such file")):
+        for bad, why in (("../etc/passwd", "contain '..'"),
+                         ("/etc/passwd", f"outside control.roots = ['{tmp_path}']"),
+                         ("missing.wav", "no such file: 'missing.wav' (looked inside control")):
             _, (_, status, detail) = osc.ask("/rtsim/ctl/four/pin", "ss", ["mood", bad])
             assert status == "error" and why in detail
+        # an absolute path inside the roots is accepted, as the schema says
+        assert osc.ask("/rtsim/ctl/four/pin", "ss", ["mood", str(clip)])[1][1] == "ok"
+        assert set(pipe.pins) == {1, 3}
         _, (_, status, detail) = osc.ask("/rtsim/ctl/four/pin", "ss", ["colour", "ref.wav"])
         assert status == "error" and "no subspace 'colour'" in detail
         hops = pipe.counters.hops
@@ -195,13 +199,16 @@ def test_library_swap_and_reload_keep_the_old_one_on_failure(tmp_path, one_shot_
         assert pipe.library.path == tmp_path / "good" and pipe.swaps == 0
         assert osc.ask("/rtsim/ctl/pca/library", "s", ["other"])[1][1] == "ok"
         assert pipe.library.path == (tmp_path / "other").resolve() and pipe.swaps == 1
+        assert osc.ask("/rtsim/ctl/pca/library", "s", [str(tmp_path / "good")])[1][1] == "ok"
+        assert pipe.library.path == (tmp_path / "good").resolve() and pipe.swaps == 2
+        assert osc.ask("/rtsim/ctl/pca/library", "s", ["other"])[1][1] == "ok"
         assert pipe.library.count == 3 and pipe.embedder.weights_hash == \
             pipe.library.manifest.weights_hash  # pca's state comes with its library
         _, (_, status, detail) = osc.ask("/rtsim/ctl/pca/reload")
         assert status == "error" and "fitted on its library" in detail
         hops = pipe.counters.hops
         assert wait_until(lambda: pipe.counters.hops > hops + 2)
-        assert engine.status().counters["swaps"] == 1
+        assert engine.status().counters["swaps"] == 3
     finally:
         engine.stop()
         engine.join(5)

@@ -123,3 +123,19 @@ def test_update_divisor_gives_more_hops_of_the_same_embeddings(clip, one_shot_li
     with pytest.raises(ConfigError, match="update_divisor=3 does not divide"):
         run_file(clip, one_shot_library, patch={"embedder": [
             {"name": "pca", "library": str(one_shot_library), "update_divisor": 3}]})
+
+
+def test_an_engine_that_has_not_hopped_reports_no_latency(tmp_path, one_shot_library):
+    from rtsim.engine.config import load_config
+    from rtsim.engine.wiring import build_engine
+
+    cfg = load_config(None, patch={
+        "source": {"kind": "synth", "signal": "sine:440"},
+        "embedder": [{"name": "pca", "library": str(one_shot_library)}],
+        "osc": {"enabled": False}, "zmq": {"enabled": False}, "engine": {"device": "cpu"},
+        "control": {"port": 0, "zmq_endpoint": None}})
+    engine = build_engine(cfg)
+    try:
+        assert engine.status().latency_ms == {}
+    finally:
+        engine.stop()

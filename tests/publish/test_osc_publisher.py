@@ -192,3 +192,14 @@ def test_status_counter_names_are_sanitised(receiver, schema):
     assert got[counter.expand(counter="big")] == [2**31 - 1]  # saturates
     assert got[counter.expand(counter="neg")] == [0]
     assert all(len(schema.resolve(address)) == 1 for address in got)
+
+
+def test_latency_not_measured_yet_is_minus_one_and_not_a_repair(receiver, schema):
+    from dataclasses import replace
+
+    cfg = OscConfig(port=receiver.getsockname()[1])
+    with OscPublisher(cfg, embedders={"pca": (8, 3)}) as pub:
+        pub.publish_status(replace(make_status(), latency_ms={}))
+    latency = decoded(receiver)[schema.message("status", "latency").expand()]
+    assert latency == [-1.0, -1.0, -1.0] and pub.counters.nonfinite == 0
+

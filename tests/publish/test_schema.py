@@ -111,3 +111,24 @@ def test_load_from_path(tmp_path):
     path = tmp_path / "schema.toml"
     path.write_text(SHIPPED, encoding="utf-8")
     assert load_schema(path) == load_schema()
+
+
+def test_readme_wire_tables_name_every_address():
+    """Every address of the schema appears in README's OSC tables (placeholders as <name>)."""
+    import re
+    from pathlib import Path
+
+    from rtsim.publish.schema import load_schema
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    listed = set(re.findall(r"`(/rtsim/[^`\s]*)`", readme))
+    missing = []
+    for m in load_schema().messages:
+        address = re.sub(r"\{(\w+)\}", r"<\1>", m.address)
+        stem = address.rsplit("/", 1)[0]
+        ok = address in listed or any(
+            a.startswith(stem) and (a.endswith("...") or m.address.rsplit("/", 1)[1] in a)
+            for a in listed)
+        if not ok and f"/{m.address.rsplit('/', 1)[1]}`" not in readme:
+            missing.append(address)
+    assert missing == []
