@@ -67,6 +67,10 @@ class EmbedderConfig:
         end's hop).
     backend : {"eager", "torchscript", "compile"}
         How the model runs (``rtsim bench embed`` shows which is fastest here).
+    stability : float
+        Hysteresis of the published best match, in [0, 1): a challenger must be this
+        fraction closer than the held match to replace it (0: off; 0.1–0.3 keeps a held
+        note's match). See :mod:`rtsim.engine.stability`.
     """
 
     name: str = "pca"
@@ -76,8 +80,12 @@ class EmbedderConfig:
     enabled: bool = True
     update_divisor: int = 1
     backend: str = "eager"
+    stability: float = 0.0
 
     def __post_init__(self) -> None:
+        if not 0.0 <= self.stability < 1.0:
+            raise ConfigError(f"embedder {self.name!r}: stability={self.stability} must be in "
+                              "[0, 1)")
         if self.backend not in ("eager", "torchscript", "compile"):
             raise ConfigError(f"embedder {self.name!r}: backend={self.backend!r} must be "
                               "eager, torchscript or compile")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rtsim.embed import Embedder, WindowStream
+from rtsim.engine.stability import hold_best
 from rtsim.engine.timing import StageTimer
 from rtsim.index import Library
 from rtsim.publish.events import HopEvent, TriggerEvent
@@ -68,10 +69,14 @@ class Pipeline:
         trained at, and each window takes every ``stride``-th frame, so the model still
         sees its trained frame rate on interleaved grids while a new embedding comes
         ``stride`` times as often.
+    stability : float
+        Hysteresis margin of the published best match (:mod:`rtsim.engine.stability`;
+        0: the search's own order).
     """
 
     def __init__(self, *, embedder: Embedder, library: Library, k: int, silence_db: float,
-                 max_backlog: int | None, match_delay_s: float = 0.02, stride: int = 1) -> None:
+                 max_backlog: int | None, match_delay_s: float = 0.02, stride: int = 1,
+                 stability: float = 0.0) -> None:
         spec = embedder.spec
         self.name = spec.name
         self.embedder = embedder
@@ -91,6 +96,8 @@ class Pipeline:
         self.swaps = 0
         self.pins: dict[int, np.ndarray] = {}    # subspace index -> pinned reference vector
         self.last: HopEvent | None = None
+        self.stability = stability
+        self._held: int | None = None  # the item published best last hop
         self._trigger_seq = 0
 
     def swap(self, *, library: Library, embedder: Embedder) -> None:
@@ -167,16 +174,19 @@ class Pipeline:
         silent = level_db < self.silence_db
         if silent:
             ids, dist, names = _EMPTY_I, _EMPTY_F, ()
+            raw_ids, self._held = None, None
             self.counters.silent += 1
         else:
             query = self._query(vector)
-            ids, dist = self.library.search(query, self.k, weights=self.weights)
+            raw_ids, raw_dist = self.library.search(query, self.k, weights=self.weights)
+            ids, dist, self._held = hold_best(raw_ids, raw_dist, self._held, self.stability)
             names = tuple(self.library.names[i] for i in ids)
         xyz = self.library.project(vector)
         timer.record("search", time.perf_counter() - t1)
         ev = HopEvent(embedder=self.name, seq=self.counters.hops, capture_time=capture_time,
                       xyz=xyz, vector=vector, ids=ids, distances=dist, names=names,
-                      level_db=level_db, silent=silent)
+                      level_db=level_db, silent=silent,
+                      raw_ids=raw_ids if raw_ids is not ids else None)
         self.counters.hops += 1
         self.last = ev
         return [ev, *self._trigger(ev)]

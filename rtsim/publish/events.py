@@ -46,6 +46,9 @@ class HopEvent:
     silent : bool
         True when the input was below the silence threshold: no search was run, and
         ``ids``/``distances``/``names`` are empty.
+    raw_ids : np.ndarray or None
+        The search's own order of ``ids`` when the embedder's ``stability`` held an
+        earlier best match at rank 0; None when ``ids`` is the search's order.
     """
 
     embedder: str
@@ -58,6 +61,7 @@ class HopEvent:
     names: tuple[str, ...]
     level_db: float
     silent: bool = False
+    raw_ids: np.ndarray | None = None
 
     @property
     def k(self) -> int:

@@ -135,6 +135,8 @@ class ZmqPublisher:
             "distances": [] if ev.silent else [f32(d, fb["match"][1], c)
                                                for d in ev.distances.tolist()],
             "names": [] if ev.silent else list(ev.names),
+            "raw_ids": [] if ev.silent else (ev.ids if ev.raw_ids is None
+                                             else ev.raw_ids).tolist(),
             "xyz": [f32(v, f, c) for v, f in zip(ev.xyz.tolist(), fb["xyz"], strict=True)],
             "level_db": f32(ev.level_db, fb["level"][0], c), "silent": bool(ev.silent),
             "dtype": VECTOR_DTYPE, "shape": [vector.size],
