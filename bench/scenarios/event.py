@@ -81,11 +81,11 @@ def _performance(path, freqs, reps: int, seed: int = 0):
     return onsets
 
 
-def _measure(args, lib, clip, onsets, embedder, divisor):
+def _measure(args, lib, clip, onsets, embedder, divisor, stability=0.0):
     from rtsim.engine.wiring import build_engine
 
     tap = OscTap()
-    cfg = engine_config(replace_ns(args, update_divisor=divisor), clip=clip,
+    cfg = engine_config(replace_ns(args, update_divisor=divisor, stability=stability), clip=clip,
                         libraries={embedder: lib}, osc_port=tap.port, loop=False)
     engine = build_engine(cfg)
     with busy_core(args.busy):
@@ -133,14 +133,18 @@ def run(args) -> Report:
     onsets = _performance(clip, freqs, reps)
     fe = make_frontend(get(embedder).spec.frontend)
     rep = Report("event")
-    for u in divisors:
-        results, engine = _measure(args, lib, clip, onsets, embedder, u)
-        rep.stages[f"hop_compute/u{u}"] = engine.timer.stages["hop"].summary_ms()
+    stab = float(getattr(args, "stability", 0.0) or 0.0)
+    runs = [(u, 0.0) for u in divisors] + ([(divisors[0], stab)] if stab else [])
+    for u, st in runs:
+        results, engine = _measure(args, lib, clip, onsets, embedder, u, st)
+        tag = f"u{u}" + (f"/stability{st:g}" if st else "")
+        rep.stages[f"hop_compute/{tag}"] = engine.timer.stages["hop"].summary_ms()
         for f in freqs:
             band = [r for r in results if r["band"] == _name(f)]
             hit = [r for r in band if r["hop_ms"] is not None]
             trig = [r["trigger_ms"] for r in band if r["trigger_ms"] is not None]
-            row = {"divisor": u, "band": _name(f), "bursts": len(band), "named": len(hit),
+            row = {"divisor": u, "stability": st, "band": _name(f), "bursts": len(band),
+                   "named": len(hit),
                    "kernel_delay_ms": float("nan") if f is None else 1e3 * float(
                        fe.properties.bin_delay_s[np.argmin(np.abs(fe.properties.frequencies
                                                                   - f))])}
@@ -150,13 +154,18 @@ def run(args) -> Report:
             row["trigger_p50_ms"] = float(np.median(trig)) if trig else float("nan")
             rep.rows.append(row)
             if hit:
-                rep.add_samples(f"{_name(f)}/u{u}", np.array([r["hop_ms"] for r in hit]) / 1e3)
+                rep.add_samples(f"{_name(f)}/{tag}", np.array([r["hop_ms"] for r in hit]) / 1e3)
     if len(divisors) > 1:
         for f in freqs:
             a, b = f"{_name(f)}/u1", f"{_name(f)}/u{divisors[-1]}"
             if a in rep.stages and b in rep.stages:
                 rep.ratio(b, a)
-    above = [r for r in rep.rows if r["divisor"] == divisors[0] and r["band"] != "click"
+    for f in freqs if stab else ():  # what holding the best match costs a new sound
+        a, b = f"{_name(f)}/u{divisors[0]}", f"{_name(f)}/u{divisors[0]}/stability{stab:g}"
+        if a in rep.stages and b in rep.stages:
+            rep.ratio(b, a)
+    above = [r for r in rep.rows if r["divisor"] == divisors[0] and not r["stability"]
+             and r["band"] != "click"
              and int(r["band"].split("_")[1]) >= 440]
     med = float(np.nanmedian([r["hop_p50_ms"] for r in above])) if above else float("nan")
     rep.extra["above_440Hz_p50_ms"] = med

@@ -8,8 +8,7 @@ A source is configured by a frozen :class:`SourceConfig`, validated and opened b
 Example
 -------
 >>> from rtsim.audio.open import open_source
->>> from rtsim.audio.ring import RingBuffer
->>> with open_source(SourceConfig(kind="synth", signal="sine:440", rate=16000)) as src:
+>>> >>> with open_source(SourceConfig(kind="synth", signal="sine:440", rate=16000)) as src:
 ...     ring = RingBuffer(16000, src.channels, sr=src.sr)
 ...     src.start(ring)
 """
@@ -19,9 +18,12 @@ from __future__ import annotations
 import abc
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from rtsim.audio.ring import RingBuffer
 from rtsim.errors import ConfigError
+
+if TYPE_CHECKING:  # numba-compiled kernels: loaded by whoever makes a ring
+    from rtsim.audio.ring import RingBuffer
 
 __all__ = ["KINDS", "AudioSource", "SourceConfig", "validate_config"]
 

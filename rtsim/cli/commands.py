@@ -65,6 +65,7 @@ def cli_patch(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_run(args: argparse.Namespace) -> int:
     """``rtsim run``."""
     from rtsim.engine.config import load_config, to_toml
+    from rtsim.index.paths import library_folder
 
     patch = cli_patch(args)
     if args.config is None and "kind" not in patch.get("source", {}):
@@ -74,6 +75,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         return load_config(args.config, patch=patch, overrides=args.set)
 
     cfg = read()
+    for e in cfg.embedder:  # paths first: a wrong one is reported before torch loads
+        if e.enabled:
+            library_folder(e.library)
     if args.save_config:
         Path(args.save_config).write_text(to_toml(cfg))
     return serve(cfg, duration=args.duration, view=not args.no_view,
@@ -218,6 +222,11 @@ def cmd_keys(args: argparse.Namespace) -> int:
 # -- index / query ---------------------------------------------------------------------
 def cmd_index_build(args: argparse.Namespace) -> int:
     """``rtsim index build``."""
+    from rtsim.index.paths import audio_folder, check_destination
+
+    existing = "replace" if args.replace else "update" if args.update else "refuse"
+    audio_folder(args.folder)  # paths first: a wrong one is reported before torch loads
+    check_destination(Path(args.out).expanduser(), existing)
     from rtsim.embed import get
     from rtsim.engine.wiring import resolve_device
     from rtsim.index import IndexSpec
@@ -227,7 +236,6 @@ def cmd_index_build(args: argparse.Namespace) -> int:
                          segment_max_s=args.segment_max_s,
                          max_items_per_file=args.max_items_per_file,
                          index=IndexSpec(kind=args.index))
-    existing = "replace" if args.replace else "update" if args.update else "refuse"
     report = build_library(
         args.folder, args.out, plugin=get(args.embedder), device=resolve_device(args.device),
         config=config, progress=not args.no_progress, existing=existing,
@@ -248,6 +256,9 @@ def cmd_index_build(args: argparse.Namespace) -> int:
 
 def cmd_index_info(args: argparse.Namespace) -> int:
     """``rtsim index info``."""
+    from rtsim.index.paths import library_folder
+
+    library_folder(args.library)
     from rtsim.features import describe, spec_from_dict
     from rtsim.index import Library
 
@@ -279,6 +290,11 @@ def _skipped(counts: dict | None) -> str:
 
 def cmd_query(args: argparse.Namespace) -> int:
     """``rtsim query``."""
+    from rtsim.index.paths import library_folder
+
+    library_folder(args.library)
+    if args.audio is not None and not Path(args.audio).is_file():
+        raise ConfigError(f"audio file not found: {args.audio}")
     from rtsim.audio.files import load_audio
     from rtsim.embed import get
     from rtsim.engine.wiring import resolve_device
@@ -380,9 +396,7 @@ def _print_matches(lib, ids, distances) -> None:
 
 def _library_embedder(library: str) -> str:
     """The embedder a library was built with (its manifest), for ``--library`` alone."""
-    from pathlib import Path
-
-    from rtsim.index.library import MANIFEST
     from rtsim.index.manifest import Manifest
+    from rtsim.index.paths import MANIFEST, library_folder
 
-    return Manifest.read(Path(library).expanduser() / MANIFEST).embedder
+    return Manifest.read(library_folder(library) / MANIFEST).embedder

@@ -210,6 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="latency/event: paced file, or the virtual ALSA device")
     bench.add_argument("--busy", action="store_true",
                        help="latency: keep the other core busy during the run")
+    bench.add_argument("--stability", type=number(float, low=0), default=0.0,
+                       help="event: also run with this [[embedder]] stability, side by side")
     bench.add_argument("--update-divisor", type=_COUNT, default=1,
                        help="latency/event: embeddings per trained frame (1, 2 or 4)")
     bench.add_argument("--backend", default="eager",

@@ -35,8 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from rtsim.audio.sources import SourceConfig
-from rtsim.engine.control import ControlConfig
-from rtsim.engine.engine import EngineConfig
+from rtsim.engine.settings import ControlConfig, EngineConfig
 from rtsim.errors import ConfigError
 from rtsim.features.onset import OnsetConfig
 from rtsim.publish.osc_publisher import OscConfig

@@ -13,7 +13,6 @@ an explicit allow-list of source addresses.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import math
@@ -22,11 +21,11 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from rtsim.engine.settings import ControlConfig
 from rtsim.errors import ConfigError, RtsimError, WireError
 from rtsim.index.build import clip_vector
 from rtsim.publish.osc import encode_message
@@ -36,85 +35,6 @@ from rtsim.publish.schema import load_schema
 __all__ = ["ControlConfig", "ControlPlane"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ControlConfig:
-    """Where commands are received.
-
-    Parameters
-    ----------
-    enabled : bool
-    host : str
-        OSC bind address (loopback by default).
-    port : int
-        OSC UDP port.
-    zmq_endpoint : str or None
-        ZeroMQ REP bind endpoint (None: no ZeroMQ control).
-    allow : tuple of str
-        Source addresses accepted; required (non-empty) when ``host`` is not loopback.
-    roots : tuple of str
-        Folders that paths in commands (reference clips, libraries) must lie inside;
-        empty: the current directory.
-    timeout_s : float
-        Longest wait for the engine to apply a command before answering an error.
-    max_rate : float
-        Datagrams (and ZeroMQ requests) accepted per second; beyond it they are dropped
-        before decoding and counted (``rate_limited``), so a flood cannot starve the hops.
-    curve_secret : str or None
-        ZeroMQ CURVE: the server's secret certificate (a ``.key_secret`` file from
-        ``rtsim keys``). With it, the REP socket accepts only encrypted connections from
-        clients whose public certificate lies in ``curve_clients``; such an endpoint may
-        face the network without an ``allow`` list.
-    curve_clients : str or None
-        Folder of authorised client public certificates (``*.key``); required with
-        ``curve_secret``.
-    """
-
-    enabled: bool = True
-    host: str = "127.0.0.1"
-    port: int = 9001
-    zmq_endpoint: str | None = "tcp://127.0.0.1:5557"
-    allow: tuple[str, ...] = ()
-    roots: tuple[str, ...] = ()
-    timeout_s: float = 2.0
-    max_rate: float = 2000.0
-    curve_secret: str | None = None
-    curve_clients: str | None = None
-
-    def __post_init__(self) -> None:
-        if not 0 <= self.port <= 65535:
-            raise ConfigError(f"control port={self.port} must be in [0, 65535]")
-        loopback = self.host in ("localhost",) or ipaddress.ip_address(
-            socket.gethostbyname(self.host)).is_loopback
-        if not loopback and not self.allow:
-            raise ConfigError(f"control host={self.host!r} is not loopback: give allow = "
-                              "[source addresses] to accept commands from other machines")
-        if self.curve_secret or self.curve_clients:
-            _check_curve(self.curve_secret, self.curve_clients)
-        elif self.zmq_endpoint and not _loopback_endpoint(self.zmq_endpoint) and not self.allow:
-            raise ConfigError(f"control zmq_endpoint={self.zmq_endpoint!r} is not loopback: "
-                              "give allow = [...] or CURVE keys (curve_secret, curve_clients)")
-
-
-def _check_curve(secret: str | None, clients: str | None) -> None:
-    import zmq
-
-    if not zmq.has("curve"):
-        raise ConfigError("control curve_secret is set, but this libzmq has no CURVE support")
-    if not secret or not Path(secret).is_file():
-        raise ConfigError(f"control curve_secret={secret!r} must be a secret certificate file "
-                          "(made by: rtsim keys DIR)")
-    if not clients or not Path(clients).is_dir() or not any(Path(clients).glob("*.key")):
-        raise ConfigError(f"control curve_clients={clients!r} must be a folder holding the "
-                          "authorised clients' public certificates (*.key)")
-
-
-def _loopback_endpoint(endpoint: str) -> bool:
-    if endpoint.startswith(("inproc://", "ipc://")):
-        return True
-    host = endpoint.split("://", 1)[-1].rsplit(":", 1)[0]
-    return host in ("127.0.0.1", "localhost", "[::1]")
 
 
 class ControlPlane:

@@ -25,6 +25,7 @@ import numpy as np
 from rtsim.audio.ring import RingBuffer
 from rtsim.audio.sources import AudioSource
 from rtsim.engine.pipeline import PendingOnset, Pipeline
+from rtsim.engine.settings import EngineConfig
 from rtsim.engine.taps import FrontEndTap, InputTap
 from rtsim.engine.timing import StageTimer
 from rtsim.errors import ConfigError
@@ -53,73 +54,6 @@ class Publisher(Protocol):
 
     def close(self) -> None:
         """Release sockets and files."""
-
-
-@dataclass(frozen=True)
-class EngineConfig:
-    """Engine options.
-
-    Parameters
-    ----------
-    device : {"auto", "cpu", "cuda"}
-        Where front ends and models run (``auto``: CUDA when present).
-    silence_db : float
-        Input level (dBFS) under which searches are skipped.
-    heartbeat_s : float
-        Status period.
-    ring_seconds : float
-        Ring buffer length.
-    max_backlog : int
-        Windows computed per embedder when the engine is behind real time; older due
-        windows are counted as missed hops.
-    threads : int
-        Torch / FAISS / OpenMP threads (1 keeps the other core free for capture).
-    read_block : int
-        Most frames read from the ring per cycle.
-    overflow : {"drop_oldest", "drop_newest"}
-        What the ring does when a real-time source outruns the engine: lose the oldest
-        audio (lowest latency, the default) or the newest (keeps what is buffered
-        contiguous). Sources that are not real time never lose audio.
-    switch_interval_ms : float
-        Python's thread switch interval while the engine runs. The capture callback, the
-        engine and the sockets share one interpreter; at Python's default (5 ms) a thread
-        waiting for the GIL can wait that long (measured: end-to-end p99 14 ms at 5 ms,
-        8 ms at 0.5 ms, same p50).
-    watchdog_s : float
-        A real-time source that delivers nothing for this long has stalled (PortAudio
-        does not report a lost device): the engine reopens it in the background, with
-        backoff, while it keeps serving control.
-    gc_interval_s : float
-        The garbage collector is kept out of the hop path: disabled while the engine
-        runs, and collected between hops, when the engine is idle, at most this often
-        (timed into the ``gc`` stage).
-    """
-
-    device: str = "auto"
-    silence_db: float = -60.0
-    heartbeat_s: float = 1.0
-    ring_seconds: float = 4.0
-    max_backlog: int = 2
-    threads: int = 1
-    read_block: int = 8192
-    overflow: str = "drop_oldest"
-    switch_interval_ms: float = 0.5
-    watchdog_s: float = 1.0
-    gc_interval_s: float = 1.0
-
-    def __post_init__(self) -> None:
-        if self.overflow not in ("drop_oldest", "drop_newest"):
-            raise ConfigError(
-                f"engine overflow={self.overflow!r} must be drop_oldest or drop_newest")
-        if self.device not in ("auto", "cpu", "cuda"):
-            raise ConfigError(f"engine device={self.device!r} must be auto, cpu or cuda")
-        if not (self.heartbeat_s > 0 and self.ring_seconds > 0):
-            raise ConfigError("engine heartbeat_s and ring_seconds must be > 0")
-        if not 0.05 <= self.switch_interval_ms <= 100:
-            raise ConfigError(f"engine switch_interval_ms={self.switch_interval_ms} must be "
-                              "in [0.05, 100]")
-        if self.max_backlog < 1 or self.threads < 1 or self.read_block < 1:
-            raise ConfigError("engine max_backlog, threads and read_block must be >= 1")
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,9 @@
 
 from __future__ import annotations
 
-from rtsim.features.frontend import FilterProperties, FrontEnd, StreamState
+from typing import TYPE_CHECKING
+
+from rtsim._lazy import lazy_exports
 from rtsim.features.spec import (
     CQTSpec,
     FrontEndSpec,
@@ -29,6 +31,16 @@ __all__ = [
     "identity",
     "describe",
 ]
+
+
+# The front ends need torch: loaded on first use, so that the specs (and rtsim.features.onset)
+# stay cheap to import.
+__getattr__, __dir__ = lazy_exports(
+    __name__, globals(),
+    {"rtsim.features.frontend": ("FilterProperties", "FrontEnd", "StreamState")})
+
+if TYPE_CHECKING:
+    from rtsim.features.frontend import FilterProperties, FrontEnd, StreamState
 
 
 def make_frontend(spec: FrontEndSpec, *, device: str = "cpu") -> FrontEnd:

@@ -43,6 +43,7 @@ from rtsim.index.faiss_index import IndexSpec
 from rtsim.index.library import MANIFEST, Library, write_library
 from rtsim.index.manifest import Manifest
 from rtsim.index.metadata import FileStat, Item
+from rtsim.index.paths import EXISTING, audio_folder, check_destination
 from rtsim.index.segment import SEGMENT_MODES, Segment, segments
 from rtsim.progress import progress_bar, track
 
@@ -51,9 +52,6 @@ __all__ = ["BuildConfig", "BuildReport", "FileWindows", "file_windows", "build_l
 
 log = logging.getLogger(__name__)
 
-EXISTING = ("refuse", "replace", "update", "overwrite")
-"""What a build does when its destination is already a library (``overwrite``: replace it
-with no backup, for the caches rtsim itself owns, such as the demo's library)."""
 SHRINK_RATIO = 0.5
 """An update that would keep fewer than this fraction of the library's files stops."""
 
@@ -229,10 +227,8 @@ def build_library(folder: str | Path, out: str | Path, *, plugin: EmbedderPlugin
         ``existing`` does not say what to do with it (nothing is written then).
     """
     t0 = time.perf_counter()
-    folder, out = Path(folder), Path(out)
-    if not folder.is_dir():
-        raise LibraryError(f"audio folder not found: {folder}")
-    prior = _prior(out, existing, plugin)
+    folder, out = audio_folder(folder), Path(out)
+    prior = _prior(out, existing)
     spec = plugin.spec
     files = _scan(folder)
     stats = {p.relative_to(folder).as_posix(): _stat(p) for p in files}
@@ -273,24 +269,9 @@ def build_library(folder: str | Path, out: str | Path, *, plugin: EmbedderPlugin
                        removed=removed, backup=backup)
 
 
-def _prior(out: Path, existing: str, plugin: EmbedderPlugin) -> Library | None:
+def _prior(out: Path, existing: str) -> Library | None:
     """The library an update starts from; refuse what ``existing`` does not allow."""
-    if existing not in EXISTING:
-        raise ConfigError(f"existing={existing!r} must be one of {EXISTING}")
-    if not out.exists():
-        return None
-    if not (out / MANIFEST).is_file():
-        raise LibraryError(f"refusing to write {out}: it exists and is not an rtsim library")
-    if existing in ("replace", "overwrite"):
-        return None
-    m = Manifest.read(out / MANIFEST)
-    if existing == "refuse":
-        raise LibraryError(
-            f"{out} is already a library ({m.count} items from "
-            f"{m.source.get('files_indexed', '?')} files of {m.source.get('folder', '?')}, "
-            f"built {m.built_at}); pass --replace to rebuild it (the old one is kept as "
-            f"{out.name}.backup-<time>) or --update to add new and changed files")
-    return Library.open(out)
+    return Library.open(out) if check_destination(out, existing) else None
 
 
 def _same_embedder(prior: Library, plugin: EmbedderPlugin, device: str) -> Embedder:

@@ -42,14 +42,15 @@ from rtsim.index.metadata import (
     read_names,
     write_items,
 )
+from rtsim.index.paths import MANIFEST, library_folder
 from rtsim.index.projection import Projection, fit_projection
 
 __all__ = ["Library", "write_library", "golden_vector", "GOLDEN_TOLERANCE"]
 
 log = logging.getLogger(__name__)
 
-MANIFEST, INDEX, ITEMS, MAP, STATE = (
-    "manifest.json", "index.faiss", "items.sqlite", "map.safetensors", "embedder.safetensors"
+INDEX, ITEMS, MAP, STATE = (
+    "index.faiss", "items.sqlite", "map.safetensors", "embedder.safetensors"
 )
 
 
@@ -81,9 +82,7 @@ class Library:
             Check every file's sha256 against the manifest (catches bit flips FAISS
             would load without complaint).
         """
-        path = Path(path)
-        if not path.is_dir():
-            raise LibraryError(f"library not found: {path}")
+        path = library_folder(path)
         m = Manifest.read(path / MANIFEST)
         for name, digest in m.files.items():
             f = path / name

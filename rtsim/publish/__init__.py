@@ -8,8 +8,9 @@ lazily, so that ``import rtsim.publish`` costs nothing until a publisher is used
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from rtsim._lazy import lazy_exports
 
 __all__ = [
     "HopEvent", "TriggerEvent", "StatusEvent",
@@ -31,19 +32,7 @@ _HOME = {
     "rtsim.publish.osc_publisher": ("OscConfig", "OscPublisher"),
     "rtsim.publish.zmq": ("ZmqConfig", "ZmqPublisher", "ZmqCounters", "recv_event"),
 }
-_WHERE = {name: module for module, names in _HOME.items() for name in names}
-
-
-def __getattr__(name: str) -> object:
-    if name not in _WHERE:
-        raise AttributeError(f"module 'rtsim.publish' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_WHERE[name]), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _HOME)
 
 
 if TYPE_CHECKING:

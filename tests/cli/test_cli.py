@@ -126,3 +126,26 @@ def test_demo_runs_on_embedded_defaults(tmp_path):
     assert hops == pytest.approx(30 * (22050 / 1024 + 20), abs=15)
     for name in ("timbre", "sample"):
         assert (tmp_path / "demo-v1" / f"library-{name}" / "manifest.json").is_file()
+
+
+def test_input_errors_are_reported_before_anything_heavy_loads(tmp_path):
+    """A wrong path or option fails fast: no torch, FAISS, nnAudio or numba imported yet."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from rtsim.cli.main import main; rc = main(sys.argv[1:]); "
+            "print(rc, sorted(m for m in ('torch', 'faiss', 'nnAudio', 'numba') "
+            "if m in sys.modules))")
+    nolib = tmp_path / "nolib"
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "manifest.json").write_text('{"format": 1, "count": 3}')
+    cases = [["index", "build", tmp_path / "nowhere", "--out", tmp_path / "x"],
+             ["index", "build", tmp_path, "--out", tmp_path / "lib"],   # would replace it
+             ["index", "info", nolib], ["query", nolib, tmp_path / "x.wav"],
+             ["run", "--library", nolib, "--no-view"],
+             ["run", "--set", "osc.port=0", "--no-view"]]
+    for args in cases:
+        r = subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True,
+                           text=True, timeout=60)
+        assert r.stdout.strip() == "2 []", (args, r.stdout, r.stderr)
+        assert "rtsim: error:" in r.stderr

@@ -108,3 +108,49 @@ def test_unusable_config_exits_2(tmp_path):
     r = subprocess.run([*command("rtsimd"), str(cfg)], capture_output=True, text=True,
                        timeout=60)
     assert r.returncode == 2 and "library not found: /nonexistent" in r.stderr
+
+
+def test_sigterm_stops_within_two_seconds_after_reloads_and_a_swap(tmp_path, one_shot_library):
+    from rtsim.publish.osc import encode_message
+
+    endpoint, ctl = f"tcp://127.0.0.1:{_free_port()}", _free_port()
+    rep = f"tcp://127.0.0.1:{_free_port()}"
+    cfg = tmp_path / "rtsimd.toml"
+
+    def write(k):
+        _write_config(cfg, one_shot_library, endpoint, k)
+        cfg.write_text(cfg.read_text().replace(
+            "[control]\nenabled = false",
+            f"[control]\nport = {ctl}\nzmq_endpoint = \"{rep}\"\n"
+            f"roots = [\"{one_shot_library.parent}\"]"))
+
+    write(3)
+    proc = subprocess.Popen([*command("rtsimd"), str(cfg)], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    sub = zmq.Context.instance().socket(zmq.SUB)
+    sub.setsockopt(zmq.SUBSCRIBE, b"hop/")
+    sub.connect(endpoint)
+    try:
+        for k in (2, 3, 2, 3):
+            _next_hop(sub, proc, where=lambda h: not h["silent"])
+            write(k)
+            proc.send_signal(signal.SIGHUP)
+            _next_hop(sub, proc, where=lambda h, k=k: not h["silent"] and h["k"] == k)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as osc:
+            osc.settimeout(10)
+            osc.sendto(encode_message("/rtsim/ctl/pca/library", "s", [str(one_shot_library)]),
+                       ("127.0.0.1", ctl))
+            assert b"ok" in osc.recv(4096)  # swapped
+        _next_hop(sub, proc)
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(timeout=10)
+        elapsed = time.monotonic() - t0
+        out = proc.stdout.read()
+        assert rc == 0 and out.count("reloaded") == 4, out
+        assert elapsed < 2.0, f"took {elapsed:.2f} s\n{out}"
+    finally:
+        sub.close(linger=0)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
