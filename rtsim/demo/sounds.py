@@ -9,7 +9,16 @@ something to find without any download.
 from __future__ import annotations
 
 import numpy as np
-from scipy.signal import lfilter
+
+
+def lfilter(b, a, x, **kw):
+    """``scipy.signal.lfilter``, imported on first use (a cached demo never renders).
+
+    scipy.signal alone takes about a second to import.
+    """
+    from scipy.signal import lfilter as _lfilter
+
+    return _lfilter(b, a, x, **kw)
 
 __all__ = ["FAMILIES", "PITCHED", "DRUMS", "render_note", "midi_to_hz"]
 
