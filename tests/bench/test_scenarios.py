@@ -63,7 +63,8 @@ def test_event(tmp_path, cache):
 
 def test_startup(tmp_path, cache):
     data, _ = bench("startup", tmp_path, cache)
-    assert data["stages"]["first_hop"]["n"] == 2
+    assert data["stages"]["first_hop/demo"]["n"] == data["stages"]["first_hop/run"]["n"] == 2
+    assert set(data["targets"]) == {"demo_first_hop_le_2s", "run_first_hop_le_5s"}
 
 
 def test_unknown_scenario_is_an_error():
