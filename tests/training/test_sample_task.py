@@ -1,5 +1,7 @@
 """The ``sample`` task: frames as the live stream sees them, placement, a short run."""
 
+import json
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -107,3 +109,42 @@ def test_leave_out_must_name_a_source(tiny_package, tmp_path, monkeypatch):
         make_task(_cfg(tmp_path, tiny_package, leave_out="fluid"), progress=False)
     with pytest.raises(ConfigError, match="no training clips"):
         make_task(_cfg(tmp_path, tiny_package, leave_out="tiny"), progress=False)
+
+
+def test_the_timbre_map_trains_on_augmented_one_shot_notes(tiny_package, tmp_path, monkeypatch):
+    """``[loss] mode = "clips"``: notes only, instrument + family triplets, a 3-D map."""
+    monkeypatch.setenv("RTSIM_CACHE", str(tmp_path / "cache"))
+    p = tmp_path / "timbre.toml"
+    p.write_text(f"""
+[model]
+task = "timbre"
+[model.kwargs]
+channels = [4, 4, 4]
+hidden = 8
+[data]
+train = [{{ kind = "package", name = "lmms", path = "{tiny_package}", source = "tiny" }}]
+validation_fraction = 0.0
+[train]
+steps = 3
+batch = 6
+eval_every = 3
+device = "cpu"
+threads = 1
+[loss]
+mode = "clips"
+m = 2
+margin = 0.5
+max_lag_s = 0.5
+""")
+    cfg = load_train_config(p)
+    task = make_task(cfg, progress=False)
+    labels = set(task.clips.train_set.labels)
+    assert labels == {"note:keyboard", "note:organ", "note:flute"}  # the drums are not notes
+    run = tmp_path / "run"
+    result = train(task, cfg, run, progress=False)
+    assert result.steps == 3
+    emb = get(str(run)).load()
+    assert emb.spec.name == "timbre" and emb.spec.dim == 3 and emb.spec.metric == "l2"
+    assert emb(np.zeros((2, 8, 192), np.float32)).shape == (2, 3)
+    metrics = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert {"family_acc_other_programs", "program_acc"} <= set(metrics[-1])
