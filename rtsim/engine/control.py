@@ -275,7 +275,7 @@ class ControlPlane:
         if spec.key == "weights":
             return self._weights(pipeline, args)
         if spec.key == "k":
-            return lambda: setattr(pipeline, "k", int(args[0]))
+            return self._set_k(pipeline, int(args[0]))
         if spec.key == "enable":
             return lambda: setattr(pipeline, "enabled", bool(args[0]))
         if spec.key == "pin":
@@ -287,6 +287,27 @@ class ControlPlane:
         if spec.key == "reload":
             return self._reload_model(pipeline)
         raise WireError(f"{address}: not supported by this engine yet")
+
+    def _set_k(self, pipeline, k: int):
+        """Matches per hop, and every publisher's layout for them (checked here, first).
+
+        A k whose worst-case OSC bundle cannot fit a datagram is refused, naming the
+        largest k that fits; nothing changes then.
+        """
+        layouts = []
+        for pub in self.engine.publishers:
+            if hasattr(pub, "layouts_for"):
+                try:
+                    layouts.append((pub, pub.layouts_for(pipeline.name, k)))
+                except ConfigError as exc:
+                    raise WireError(str(exc)) from exc
+
+        def apply():
+            for pub, lay in layouts:
+                pub.install(pipeline.name, lay)
+            pipeline.k = k
+
+        return apply
 
     def _pipeline(self, name: str):
         for p in self.engine.pipelines:

@@ -149,7 +149,30 @@ class OscPublisher:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def layouts_for(self, name: str, k: int) -> tuple[HopLayout, TriggerLayout]:
+        """``name``'s bundle layouts for ``k`` matches, checked; nothing changes yet.
+
+        Raises
+        ------
+        ConfigError
+            Unknown embedder, or a worst-case bundle over the datagram limit (naming the
+            largest k that fits).
+        """
+        if name not in self._hop:
+            raise ConfigError(f"embedder {name!r} is not published over OSC")
+        return self._layouts(name, dim=self._hop[name].dim, k=k)
+
+    def install(self, name: str, layouts: tuple[HopLayout, TriggerLayout]) -> None:
+        """Use ``layouts`` (from :meth:`layouts_for`) from the next bundle of ``name`` on.
+
+        Called on the engine thread between hops, so no bundle is encoded meanwhile.
+        """
+        self._hop[name], self._trigger[name] = layouts
+
     def _compile(self, name: str, *, dim: int, k: int) -> None:
+        self._hop[name], self._trigger[name] = self._layouts(name, dim=dim, k=k)
+
+    def _layouts(self, name: str, *, dim: int, k: int) -> tuple[HopLayout, TriggerLayout]:
         cfg, limit = self.config, self.schema.max_packet_bytes
         self.schema.check_embedder(name)
         if not (isinstance(dim, int) and dim >= 1 and isinstance(k, int) and k >= 0):
@@ -168,7 +191,7 @@ class OscPublisher:
                 f"limit ({hint}); lower k or name_bytes, or set vector=False (ZeroMQ "
                 "carries vectors)"
             )
-        self._hop[name], self._trigger[name] = hop, trigger
+        return hop, trigger
 
     def _check_collisions(self) -> None:
         for name, k in ((n, h.k) for n, h in self._hop.items()):

@@ -272,3 +272,52 @@ def test_curve_options_are_checked(tmp_path):
         ControlConfig(curve_secret=str(tmp_path / "s.key_secret"), curve_clients=str(tmp_path))
     with pytest.raises(ConfigError, match="not loopback"):
         ControlConfig(zmq_endpoint="tcp://0.0.0.0:5557")
+
+
+def test_raising_k_over_osc_recompiles_the_bundle_layout(tmp_path, one_shot_library):
+    """k above the configured value used to be answered "ok" and then stop every bundle."""
+    from pythonosc.osc_bundle import OscBundle
+
+    rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rx.bind(("127.0.0.1", 0))
+    rx.settimeout(0.2)
+    clip = write_clip(tmp_path / "c.wav", [(0.1 + 0.5 * i, "organ", 60) for i in range(8)],
+                      seconds=4.0)
+    cfg = load_config(None, patch={
+        "source": {"kind": "file", "path": str(clip), "realtime": True, "loop": True},
+        "embedder": [{"name": "pca", "library": str(one_shot_library), "k": 3}],
+        "osc": {"port": rx.getsockname()[1], "name_bytes": 64}, "zmq": {"enabled": False},
+        "engine": {"device": "cpu"}, "control": {"port": 0, "zmq_endpoint": None}})
+    engine = build_engine(cfg)
+    engine.start()
+
+    def ranks(seconds=1.0):
+        """The largest match rank in the hop bundles of the next ``seconds``."""
+        best, end = -1, time.monotonic() + seconds
+        while time.monotonic() < end:
+            try:
+                data = rx.recv(65536)
+            except TimeoutError:
+                continue
+            if data.startswith(b"#bundle"):
+                for m in OscBundle(data):
+                    if m.address.startswith("/rtsim/pca/match/"):
+                        best = max(best, int(m.address.rsplit("/", 1)[1]))
+        return best
+
+    try:
+        osc = _Client(engine.control.port)
+        assert ranks() == 2
+        reply = osc.ask("/rtsim/ctl/pca/k", "i", [8])[1]
+        assert reply[1] == "ok", reply
+        assert ranks() == 7 and engine.pipelines[0].k == 8  # bundles keep coming, 8 matches
+        assert engine.counters["publish_errors"] == 0
+        _, (_, status, detail) = osc.ask("/rtsim/ctl/pca/k", "i", [60])  # 60 names x 64 B
+        assert status == "error" and "datagram limit" in detail and "k <= " in detail
+        assert engine.pipelines[0].k == 8 and ranks() == 7                # nothing changed
+        assert osc.ask("/rtsim/ctl/pca/k", "i", [3])[1][1] == "ok"
+        assert ranks() == 2
+    finally:
+        engine.stop()
+        engine.join(5)
+        rx.close()
