@@ -1,0 +1,31 @@
+# Shared by models/<name>/loso.sh (sourced, not run): leave-one-source-out over the
+# one-shot sources. Defines $out, $corp, $rtsim, the recorded-samples table
+# $out/recorded.csv, `folds CONFIG MINUTES` (one model per held-out source) and
+# `ev NAME RUN DIR CSV WHERE...` (rtsim eval samples beside MFCC, pca and timbre).
+#   usage inside a model's script: source "$(dirname "$0")/../loso.sh" "$@"
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+out=${1:?output folder}
+steps=${2:-1000}
+rtsim=${RTSIM:-.venv/bin/rtsim}
+corp=${RTSIM_CACHE:-$HOME/.cache/rtsim}/corpora
+mkdir -p "$out"
+"$rtsim" data label sonic-pi "$out/sonic-pi.csv" >/dev/null
+"$rtsim" data label lmms "$out/lmms.csv" >/dev/null
+{ cat "$out/sonic-pi.csv"; tail -n +2 "$out/lmms.csv"; } > "$out/recorded.csv"
+
+folds() {  # folds CONFIG MINUTES: train a model per held-out source (kept if already there)
+    local fold run
+    for fold in sonic-pi,lmms timgm6mb csound; do
+        run="$out/run-${fold//,/+}"
+        [[ -f "$run/best.safetensors" ]] || "$rtsim" train "$1" --out "$run" \
+            --leave-out "$fold" --steps "$steps" --max-minutes "$2" --no-progress
+    done
+}
+
+ev() {  # ev NAME RUN DIR CSV WHERE...
+    local name=$1 run=$2 dir=$3 csv=$4; shift 4
+    local where=(); for w in "$@"; do where+=(--where "$w"); done
+    "$rtsim" eval samples "$dir" --labels "$csv" --group group "${where[@]}" \
+        --embedder "$run" --embedder timbre --out "$out/eval-$name" --no-progress
+}
