@@ -28,7 +28,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     """Run the scenario ``args.scenario``."""
     if args.scenario not in SCENARIOS:
         raise ConfigError(f"unknown scenario {args.scenario!r}; known: {', '.join(SCENARIOS)}")
-    from rtsim.engine.wiring import limit_threads, resolve_device
+    from rtsim.features.device import limit_threads, resolve_device
 
     args.device = resolve_device(args.device)
     limit_threads(args.threads)

@@ -78,11 +78,9 @@ def main(argv: list[str] | None = None) -> int:
             if lc.stopping.wait(delay):
                 break
             try:
-                lc.engine = lc.factory()
+                lc.restart()
             except Exception as exc:  # keep trying with backoff, up to --max-restarts
                 log.error("restart failed: %s", exc)
-                continue
-            lc.engine.start()
     finally:
         lc.restore_signals()
     log.info("stopped")

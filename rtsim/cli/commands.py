@@ -88,7 +88,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """``rtsim demo``: render and index the demo once, then stream the clip live."""
     from rtsim.demo.data import ensure_demo
     from rtsim.engine.config import load_config
-    from rtsim.engine.wiring import resolve_device
+    from rtsim.features.device import resolve_device
 
     t0 = time.perf_counter()
     device = resolve_device(args.device or "auto")
@@ -228,7 +228,7 @@ def cmd_index_build(args: argparse.Namespace) -> int:
     audio_folder(args.folder)  # paths first: a wrong one is reported before torch loads
     check_destination(Path(args.out).expanduser(), existing)
     from rtsim.embed import get
-    from rtsim.engine.wiring import resolve_device
+    from rtsim.features.device import resolve_device
     from rtsim.index import IndexSpec
     from rtsim.index.build import BuildConfig, build_library
 
@@ -297,7 +297,7 @@ def cmd_query(args: argparse.Namespace) -> int:
         raise ConfigError(f"audio file not found: {args.audio}")
     from rtsim.audio.files import load_audio
     from rtsim.embed import get
-    from rtsim.engine.wiring import resolve_device
+    from rtsim.features.device import resolve_device
     from rtsim.index import Library
     from rtsim.index.build import embed_windows, file_windows
 

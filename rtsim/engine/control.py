@@ -15,15 +15,12 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import socket
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
-
-import numpy as np
 
 from rtsim.engine.settings import ControlConfig
 from rtsim.errors import ConfigError, RtsimError, WireError
@@ -273,11 +270,12 @@ class ControlPlane:
             return lambda: self.engine.set_onset_thresholds(float(args[0]), float(args[1]))
         pipeline = self._pipeline(params.get("embedder", ""))
         if spec.key == "weights":
-            return self._weights(pipeline, args)
+            w = pipeline.check_weights(args)
+            return lambda: pipeline.set_weights(w)
         if spec.key == "k":
             return self._set_k(pipeline, int(args[0]))
         if spec.key == "enable":
-            return lambda: setattr(pipeline, "enabled", bool(args[0]))
+            return lambda: pipeline.set_enabled(bool(args[0]))
         if spec.key == "pin":
             return self._pin(pipeline, *args)
         if spec.key == "unpin":
@@ -289,11 +287,12 @@ class ControlPlane:
         raise WireError(f"{address}: not supported by this engine yet")
 
     def _set_k(self, pipeline, k: int):
-        """Matches per hop, and every publisher's layout for them (checked here, first).
+        """Matches per hop, and every publisher's layout for them (all checked here, first).
 
         A k whose worst-case OSC bundle cannot fit a datagram is refused, naming the
         largest k that fits; nothing changes then.
         """
+        pipeline.check_k(k)
         layouts = []
         for pub in self.engine.publishers:
             if hasattr(pub, "layouts_for"):
@@ -303,9 +302,9 @@ class ControlPlane:
                     raise WireError(str(exc)) from exc
 
         def apply():
+            pipeline.set_k(k)
             for pub, lay in layouts:
                 pub.install(pipeline.name, lay)
-            pipeline.k = k
 
         return apply
 
@@ -316,34 +315,15 @@ class ControlPlane:
         raise WireError(f"unknown embedder {name!r}; running: "
                         f"{', '.join(p.name for p in self.engine.pipelines)}")
 
-    @staticmethod
-    def _weights(pipeline, args):
-        w = np.asarray(args, np.float32)
-        n = len(pipeline.library.subspaces)
-        if n != len(w):
-            raise WireError(f"{pipeline.name} has {n} subspaces, got {len(w)} weights")
-        if not all(math.isfinite(v) and v >= 0 for v in args) or not w.any():
-            raise WireError(f"weights {list(args)} must be finite, >= 0 and not all zero")
-        return lambda: setattr(pipeline, "weights", w)
-
-    def _subspace(self, pipeline, name: str) -> int:
-        names = [s["name"] for s in pipeline.library.manifest.embedder_spec["subspaces"]]
-        if name not in names:
-            raise WireError(f"{pipeline.name} has no subspace {name!r}; it has {names}")
-        return names.index(name)
-
     def _pin(self, pipeline, subspace: str, path: str):
-        idx = self._subspace(pipeline, subspace)
+        idx = pipeline.subspace_index(subspace)
         clip = self._inside_roots(path)
         vector = clip_vector(pipeline.embedder, clip)  # off the hop path: this thread
-        lo, hi = pipeline.library.subspaces[idx]
-        return lambda: pipeline.pins.__setitem__(idx, vector[lo:hi])
+        return lambda: pipeline.pin(idx, vector)
 
     def _unpin(self, pipeline, subspace: str):
-        if subspace == "all":
-            return pipeline.pins.clear
-        idx = self._subspace(pipeline, subspace)
-        return lambda: pipeline.pins.pop(idx, None)
+        idx = None if subspace == "all" else pipeline.subspace_index(subspace)
+        return lambda: pipeline.unpin(idx)
 
     def _switch_library(self, pipeline, path: str):
         """Load and check a library off the hop path; the swap itself runs between hops.

@@ -24,7 +24,7 @@ import numpy as np
 
 from rtsim.audio.ring import RingBuffer
 from rtsim.audio.sources import AudioSource
-from rtsim.engine.pipeline import PendingOnset, Pipeline
+from rtsim.engine.pipeline import Pipeline
 from rtsim.engine.settings import EngineConfig
 from rtsim.engine.taps import FrontEndTap, InputTap
 from rtsim.engine.timing import StageTimer
@@ -353,13 +353,11 @@ class Engine:
         for onset in tap.onsets:
             when = self._time_of(ch, onset.index - 1, end_time)
             for p in self._tap_pipelines[ch]:
-                p.pending_onset = PendingOnset(when, onset.level_db)
+                p.note_onset(when, onset.level_db)
         tap.onsets.clear()
         if tap.onset_state is not None:
             for p in self._tap_pipelines[ch]:
-                if p.pending_onset is not None:
-                    p.pending_onset.level_db = max(p.pending_onset.level_db,
-                                                   tap.onset_state.peak_db)
+                p.raise_onset_level(tap.onset_state.peak_db)
 
     def _run_frontends(self, end_time: float) -> list:
         events: list = []

@@ -109,6 +109,15 @@ class Lifecycle:
                 return
         self.engine.start()
 
+    def restart(self) -> None:
+        """Build a fresh engine from the current factory and start it (after a crash).
+
+        Raises whatever the factory raises; the stopped engine then stays in place.
+        """
+        engine = self.factory()
+        self.engine = engine
+        engine.start()
+
     def close(self) -> None:
         """Stop the engine, wait for its thread (at most 1.5 s), close its publishers."""
         self._shutdown(self.engine)

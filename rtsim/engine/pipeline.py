@@ -17,6 +17,7 @@ import numpy as np
 from rtsim.embed import Embedder, WindowStream
 from rtsim.engine.stability import hold_best
 from rtsim.engine.timing import StageTimer
+from rtsim.errors import WireError
 from rtsim.index import Library
 from rtsim.publish.events import HopEvent, TriggerEvent
 
@@ -99,6 +100,63 @@ class Pipeline:
         self.stability = stability
         self._held: int | None = None  # the item published best last hop
         self._trigger_seq = 0
+
+    # -- what control may change (each checks its value; applied between hops) ---------
+    def check_k(self, k: int) -> int:
+        """``k`` if it is a valid number of matches per hop (1..64), else WireError."""
+        if not (isinstance(k, int) and 1 <= k <= 64):
+            raise WireError(f"{self.name}: k={k!r} must be an integer in [1, 64]")
+        return k
+
+    def set_k(self, k: int) -> None:
+        """Matches per hop (a publisher's bundle layout must change with it)."""
+        self.k = self.check_k(k)
+
+    def set_enabled(self, on: bool) -> None:
+        """Pause (no windows embedded, no events) or resume."""
+        self.enabled = bool(on)
+
+    def check_weights(self, weights) -> np.ndarray:
+        """``weights`` as the subspace weights this pipeline's library can use, or WireError."""
+        w = np.asarray(weights, np.float32).reshape(-1)
+        n = len(self.library.subspaces)
+        if n != len(w):
+            raise WireError(f"{self.name} has {n} subspaces, got {len(w)} weights")
+        if not (np.isfinite(w).all() and (w >= 0).all() and w.any()):
+            raise WireError(f"weights {w.tolist()} must be finite, >= 0 and not all zero")
+        return w
+
+    def set_weights(self, weights) -> None:
+        """Weight the library's subspaces in the search (see :meth:`check_weights`)."""
+        self.weights = self.check_weights(weights)
+
+    def subspace_index(self, name: str) -> int:
+        """Index of the subspace ``name`` (WireError naming the ones there are)."""
+        names = [s["name"] for s in self.library.manifest.embedder_spec["subspaces"]]
+        if name not in names:
+            raise WireError(f"{self.name} has no subspace {name!r}; it has {names}")
+        return names.index(name)
+
+    def pin(self, index: int, reference: np.ndarray) -> None:
+        """Take subspace ``index`` of every query from ``reference`` (a whole embedding)."""
+        lo, hi = self.library.subspaces[index]
+        self.pins[index] = np.asarray(reference, np.float32)[lo:hi].copy()
+
+    def unpin(self, index: int | None = None) -> None:
+        """Give subspace ``index`` (every subspace: None) back to the live input."""
+        if index is None:
+            self.pins.clear()
+        else:
+            self.pins.pop(index, None)
+
+    def note_onset(self, capture_time: float, level_db: float) -> None:
+        """An onset on this pipeline's input: its next match after it becomes a trigger."""
+        self.pending_onset = PendingOnset(capture_time, level_db)
+
+    def raise_onset_level(self, level_db: float) -> None:
+        """The waiting onset's peak so far (its trigger's velocity)."""
+        if self.pending_onset is not None:
+            self.pending_onset.level_db = max(self.pending_onset.level_db, level_db)
 
     def swap(self, *, library: Library, embedder: Embedder) -> None:
         """Switch to another library and/or model (between hops, from the engine thread).

@@ -12,8 +12,6 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-import torch
-
 from rtsim.audio.open import open_source
 from rtsim.embed import get
 from rtsim.engine.config import RtsimConfig
@@ -21,28 +19,12 @@ from rtsim.engine.control import ControlPlane
 from rtsim.engine.engine import Engine, Publisher, Route
 from rtsim.engine.pipeline import Pipeline
 from rtsim.errors import ConfigError
+from rtsim.features.device import limit_threads, resolve_device
 from rtsim.index import Library
 
 __all__ = ["resolve_device", "build_engine", "open_publishers", "limit_threads"]
 
 log = logging.getLogger(__name__)
-
-
-def resolve_device(device: str) -> str:
-    """``auto`` -> ``cuda`` when a CUDA device is present, else ``cpu``."""
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("device='cuda' was asked for but no CUDA device is available")
-    return device
-
-
-def limit_threads(n: int) -> None:
-    """Cap torch and FAISS (OpenMP) threads."""
-    import faiss
-
-    torch.set_num_threads(n)
-    faiss.omp_set_num_threads(n)
 
 
 def open_publishers(cfg: RtsimConfig, pipelines: Sequence[Pipeline]) -> list[Publisher]:

@@ -17,7 +17,7 @@ CONFIGS = {"timbre": "models/timbre/train.toml", "stems": "models/stems/mix.toml
 def cmd_eval(args: argparse.Namespace) -> int:
     """Run one protocol and print (and write) its numbers."""
     from rtsim.embed import get
-    from rtsim.engine.wiring import resolve_device
+    from rtsim.features.device import resolve_device
     from rtsim.training.config import load_train_config
 
     device = resolve_device(args.device)
