@@ -97,3 +97,21 @@ def test_backend_option_per_embedder():
         "eager", {"timbre": "torchscript", "disentangled": "compile"})
     with pytest.raises(ConfigError, match="'timbre=' must look like name=backend"):
         parse_backends("timbre=")
+
+
+def test_offline_scenarios_and_eval_import_no_engine_module():
+    """bench frontend/embed/search/publish and rtsim eval need a device, not the engine."""
+    import subprocess
+    import sys
+
+    modules = ["rtsim.bench.cli", "rtsim.bench.scenarios.frontend", "rtsim.bench.scenarios.embed",
+               "rtsim.bench.scenarios.search", "rtsim.bench.scenarios.publish",
+               "rtsim.training.eval.cli", "rtsim.training.eval.samples",
+               "rtsim.training.eval.timbre", "rtsim.training.cli"]
+    code = ("import importlib, sys\n"
+            f"for m in {modules!r}: importlib.import_module(m)\n"
+            "from rtsim.features.device import resolve_device; resolve_device('auto')\n"
+            "print(sorted(m for m in sys.modules if m.startswith('rtsim.engine')))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[]"
