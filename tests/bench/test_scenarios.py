@@ -10,6 +10,10 @@ import pytest
 
 from tests.commands import run
 
+# Each runs a real scenario through the CLI (seconds to minutes): `pytest -m "not slow"`
+# leaves them out for a quick loop; CI runs everything.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def cache(tmp_path_factory):
@@ -49,7 +53,8 @@ def test_latency(tmp_path, cache):
     assert {"read", "frontend", "embed", "search", "publish", "hop"} <= set(data["stages"])
     e2e = data["end_to_end"]
     assert {"p50_ms", "p99_ms", "p999_ms"} <= set(e2e) and e2e["n"] > 20
-    assert data["hops"] > 20 and data["missed_hops"] >= 0 and 0 < data["cpu_load"]
+    assert data["hops"] > 20 and 0 < data["cpu_load"]
+    assert data["missed_hops"] <= data["hops"] // 10  # a 3-s run keeps up (counted, bounded)
     assert data["received_hop_bundles"] == data["hops"]
 
 
