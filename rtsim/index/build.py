@@ -340,7 +340,8 @@ def _plan(folder: Path, files: list[Path], spec, frontend: FrontEnd, config: Bui
             segs = segments(x, sr, np.round(fw.ends_s * sr).astype(np.int64),
                             mode=config.segment,
                             window_s=spec.window * spec.frontend.hop_length / sr,
-                            max_s=config.segment_max_s, max_items=config.max_items_per_file)
+                            max_s=config.segment_max_s, max_items=config.max_items_per_file,
+                            frames=fw.windows[:, -1, :])
         planned.append((rel, fw, segs))
     return planned
 
