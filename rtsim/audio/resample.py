@@ -125,14 +125,14 @@ class Resampler:
         Returns
         -------
         y : np.ndarray, shape (n_out(n_in + n) - n_out(n_in),), float32
-            Output at ``sr_out``, delayed by :attr:`delay_out` samples.
+            Output at ``sr_out``, delayed by :attr:`delay_out` samples. At equal rates it
+            is ``x`` itself (as float32, no copy): read it, do not write to it.
         state : ResamplerState
             State for the next call.
         """
         x = np.asarray(x, dtype=np.float32).reshape(-1)
-        if self.passthrough:
-            y = x.copy()
-            return y, ResamplerState(state.history, 0, state.n_in + len(x), state.n_out + len(y))
+        if self.passthrough:  # every hop at equal rates: no copy
+            return x, ResamplerState(state.history, 0, state.n_in + len(x), state.n_out + len(x))
         buf = np.concatenate((state.history, x))
         count = max(0, -(-(len(x) * self.up - state.phase) // self.down))
         y = np.empty(count, dtype=np.float32)

@@ -110,3 +110,12 @@ def test_invalid_rates(bad):
     name = next(iter(bad))
     with pytest.raises(ConfigError, match=f"{name}="):
         Resampler(**args)
+
+
+def test_streaming_at_equal_rates_does_not_copy():
+    r = Resampler(sr_in=48000, sr_out=48000)
+    x = np.random.default_rng(0).standard_normal(256).astype(np.float32)
+    y, state = r.stream(x, r.init_state())
+    assert np.shares_memory(y, x) and (state.n_in, state.n_out) == (256, 256)
+    y2, state = r.stream(x[:100], state)
+    assert np.shares_memory(y2, x) and (state.n_in, state.n_out) == (356, 356)
