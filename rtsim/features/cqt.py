@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import scipy.fft
 import torch
@@ -72,7 +74,9 @@ class CQT(FrontEnd):
         """The sparse kernel as a torch CSR tensor on the current device (cached)."""
         dev = self.values.device
         if dev not in self._sparse:
-            self._sparse[dev] = torch.sparse_csr_tensor(
-                self.crow, self.col, self.values, size=self.kernel.matrix.shape
-            )
+            with warnings.catch_warnings():  # "CSR support is in beta": built once, checked
+                warnings.filterwarnings("ignore", message="Sparse CSR tensor support")
+                self._sparse[dev] = torch.sparse_csr_tensor(
+                    self.crow, self.col, self.values, size=self.kernel.matrix.shape,
+                    check_invariants=True)  # once per device: a bad kernel fails here
         return self._sparse[dev]
