@@ -1,4 +1,7 @@
-"""The control plane: commands over OSC (UDP) and ZeroMQ (REP), applied between hops.
+"""The control plane's network side: commands over OSC (UDP) and ZeroMQ (REP).
+
+It owns the sockets, the source checks, the rate limit, the queue to the engine and the
+replies; what each command means and how it is checked is :mod:`rtsim.engine.commands`.
 
 Both transports speak the schema's ``[control]`` addresses (``osc_schemas/schema.toml``):
 an OSC datagram, or a ZeroMQ JSON request ``{"address": "/rtsim/ctl/disentangled/weights",
@@ -20,11 +23,10 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from pathlib import Path
 
+from rtsim.engine.commands import Commands
 from rtsim.engine.settings import ControlConfig
 from rtsim.errors import ConfigError, RtsimError, WireError
-from rtsim.index.build import clip_vector
 from rtsim.publish.osc import encode_message
 from rtsim.publish.oscin import decode_datagram
 from rtsim.publish.schema import load_schema
@@ -40,6 +42,7 @@ class ControlPlane:
     def __init__(self, engine, config: ControlConfig) -> None:
         self.engine, self.config = engine, config
         self.schema = load_schema()
+        self.commands = Commands(engine, roots=config.roots, schema=self.schema)
         self.counters = {"received": 0, "applied": 0, "rejected": 0, "malformed": 0,
                          "refused_source": 0, "rate_limited": 0}
         self._tokens, self._refill = config.max_rate, time.monotonic()
@@ -234,7 +237,7 @@ class ControlPlane:
         """Check a command; queue it for the engine; ``reply(ok, detail)`` when done."""
         self.counters["received"] += 1
         try:
-            apply = self._prepare(address, args)
+            apply = self.commands.prepare(address, args)
         except (WireError, RtsimError, ValueError) as exc:
             self.counters["rejected"] += 1
             reply(False, str(exc))
@@ -256,128 +259,6 @@ class ControlPlane:
         if not self.engine.call_soon(run):
             self.counters["rejected"] += 1
             reply(False, "the command queue is full")
-
-    def _prepare(self, address: str, args: tuple):
-        """The checked command as a closure to run between hops (None: answer now)."""
-        found = [(s, p) for s, p in self.schema.resolve(address) if s.direction == "in"]
-        if not found:
-            raise WireError(f"unknown control address {address[:80]!r}")
-        spec, params = found[0]
-        spec.check_args(args)
-        if spec.key == "ping":
-            return None
-        if spec.key == "trigger":
-            return lambda: self.engine.set_onset_thresholds(float(args[0]), float(args[1]))
-        pipeline = self._pipeline(params.get("embedder", ""))
-        if spec.key == "weights":
-            w = pipeline.check_weights(args)
-            return lambda: pipeline.set_weights(w)
-        if spec.key == "k":
-            return self._set_k(pipeline, int(args[0]))
-        if spec.key == "enable":
-            return lambda: pipeline.set_enabled(bool(args[0]))
-        if spec.key == "pin":
-            return self._pin(pipeline, *args)
-        if spec.key == "unpin":
-            return self._unpin(pipeline, args[0])
-        if spec.key == "library":
-            return self._switch_library(pipeline, args[0])
-        if spec.key == "reload":
-            return self._reload_model(pipeline)
-        raise WireError(f"{address}: not supported by this engine yet")
-
-    def _set_k(self, pipeline, k: int):
-        """Matches per hop, and every publisher's layout for them (all checked here, first).
-
-        A k whose worst-case OSC bundle cannot fit a datagram is refused, naming the
-        largest k that fits; nothing changes then.
-        """
-        pipeline.check_k(k)
-        layouts = []
-        for pub in self.engine.publishers:
-            if hasattr(pub, "layouts_for"):
-                try:
-                    layouts.append((pub, pub.layouts_for(pipeline.name, k)))
-                except ConfigError as exc:
-                    raise WireError(str(exc)) from exc
-
-        def apply():
-            pipeline.set_k(k)
-            for pub, lay in layouts:
-                pub.install(pipeline.name, lay)
-
-        return apply
-
-    def _pipeline(self, name: str):
-        for p in self.engine.pipelines:
-            if p.name == name:
-                return p
-        raise WireError(f"unknown embedder {name!r}; running: "
-                        f"{', '.join(p.name for p in self.engine.pipelines)}")
-
-    def _pin(self, pipeline, subspace: str, path: str):
-        idx = pipeline.subspace_index(subspace)
-        clip = self._inside_roots(path)
-        vector = clip_vector(pipeline.embedder, clip)  # off the hop path: this thread
-        return lambda: pipeline.pin(idx, vector)
-
-    def _unpin(self, pipeline, subspace: str):
-        idx = None if subspace == "all" else pipeline.subspace_index(subspace)
-        return lambda: pipeline.unpin(idx)
-
-    def _switch_library(self, pipeline, path: str):
-        """Load and check a library off the hop path; the swap itself runs between hops.
-
-        Checks: every file's sha256, FAISS count equal to the item table, dimension and
-        metric, the embedder it was built for (for fitted embedders, the library's own
-        state, every weight finite) and the golden self-test embedding. On any failure the
-        running library stays and the reason goes back to the sender.
-        """
-        from rtsim.embed import get
-        from rtsim.index import Library
-
-        folder = self._inside_roots(path, kind="dir")
-        library = Library.open(folder)
-        embedder = pipeline.embedder
-        if get(pipeline.name).fitted:
-            embedder = library.load_embedder(get(pipeline.name), device=str(embedder.device),
-                                             backend=embedder.backend)
-        else:
-            library.check(embedder)
-        return lambda: pipeline.swap(library=library, embedder=embedder)
-
-    def _reload_model(self, pipeline):
-        """Reload the model from its weights file and check it against the library."""
-        from rtsim.embed import get
-
-        plugin = get(pipeline.name)
-        if plugin.fitted:
-            raise WireError(f"{pipeline.name} is fitted on its library: switch the library")
-        old = pipeline.embedder
-        new = plugin.load(device=str(old.device), backend=old.backend)
-        pipeline.library.check(new)
-        return lambda: pipeline.swap(library=pipeline.library, embedder=new)
-
-    def _inside_roots(self, path: str, *, kind: str = "file") -> Path:
-        """Resolve ``path`` inside ``control.roots``; refuse anything that leaves them.
-
-        An absolute path must lie inside a root; a relative one is tried under each root
-        in turn. No ``..``; symlinks are resolved before the check, so a link pointing out
-        of the roots is refused too. Errors name the roots.
-        """
-        roots = [Path(r).resolve() for r in self.config.roots] or [Path.cwd().resolve()]
-        where = (f"control.roots = {[str(r) for r in roots]}" if self.config.roots
-                 else f"control.roots (unset: the working directory {roots[0]})")
-        p = Path(path)
-        if not path or ".." in p.parts:
-            raise WireError(f"path {path!r} must not be empty or contain '..'")
-        for full in ([p.resolve()] if p.is_absolute() else [(r / p).resolve() for r in roots]):
-            if not any(full.is_relative_to(r) for r in roots):
-                raise WireError(f"path {path!r} lies outside {where}")
-            if (full.is_file() if kind == "file" else full.is_dir()):
-                return full
-        raise WireError(f"no such {'file' if kind == 'file' else 'folder'}: {path!r} "
-                        f"(looked inside {where})")
 
     def _rate_limited(self, fmt: str, *args) -> None:
         """At most one log line per second; the lines skipped are counted in the next."""

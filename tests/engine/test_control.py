@@ -291,8 +291,15 @@ def test_raising_k_over_osc_recompiles_the_bundle_layout(tmp_path, one_shot_libr
     engine = build_engine(cfg)
     engine.start()
 
-    def ranks(seconds=1.0):
-        """The largest match rank in the hop bundles of the next ``seconds``."""
+    def ranks(seconds=1.0, settle=0.3):
+        """The largest match rank in the hop bundles of the next ``seconds`` (bundles sent
+        before a change, still in the socket buffer, are read and dropped for ``settle``)."""
+        drop = time.monotonic() + settle
+        while time.monotonic() < drop:
+            try:
+                rx.recv(65536)
+            except TimeoutError:
+                pass
         best, end = -1, time.monotonic() + seconds
         while time.monotonic() < end:
             try:
