@@ -8,7 +8,8 @@ A source is configured by a frozen :class:`SourceConfig`, validated and opened b
 Example
 -------
 >>> from rtsim.audio.open import open_source
->>> >>> with open_source(SourceConfig(kind="synth", signal="sine:440", rate=16000)) as src:
+>>> from rtsim.audio.ring import RingBuffer
+>>> with open_source(SourceConfig(kind="synth", signal="sine:440", rate=16000)) as src:
 ...     ring = RingBuffer(16000, src.channels, sr=src.sr)
 ...     src.start(ring)
 """

@@ -40,10 +40,10 @@ from rtsim.errors import (
 from rtsim.features import FrontEnd, make_frontend
 from rtsim.features.onset import level_db
 from rtsim.index.faiss_index import IndexSpec
-from rtsim.index.library import MANIFEST, Library, write_library
+from rtsim.index.library import Library, write_library
 from rtsim.index.manifest import Manifest
 from rtsim.index.metadata import FileStat, Item
-from rtsim.index.paths import EXISTING, audio_folder, check_destination
+from rtsim.index.paths import EXISTING, MANIFEST, audio_folder, check_destination
 from rtsim.index.segment import SEGMENT_MODES, Segment, segments
 from rtsim.progress import progress_bar, track
 
@@ -232,7 +232,8 @@ def build_library(folder: str | Path, out: str | Path, *, plugin: EmbedderPlugin
     spec = plugin.spec
     files = _scan(folder)
     stats = {p.relative_to(folder).as_posix(): _stat(p) for p in files}
-    kept = _kept(prior, stats) if prior is not None else {}
+    old_vectors = prior.vectors() if prior is not None else None  # read once
+    kept = _kept(prior, old_vectors, stats) if prior is not None else {}
     skipped: dict[str, list[str]] = {}
     with progress_bar(progress) as bar:
         todo = [p for p in files if p.relative_to(folder).as_posix() not in kept]
@@ -249,9 +250,9 @@ def build_library(folder: str | Path, out: str | Path, *, plugin: EmbedderPlugin
             fitted_state = plugin.fit(_fit_sample(planned, config), spec) if plugin.fitted \
                 else None
             embedder = plugin.load(device=device, state=fitted_state)
-        parts = _carried(prior, kept) if kept else []
+        parts = _carried(prior, old_vectors, kept) if kept else []
         parts += _embedded(planned, embedder, spec, config, skipped, bar)
-    n_files = len({it.file for items, _ in parts for it in items})
+    n_files = len({item.file for item, _ in parts})
     removed = _check_shrink(prior, n_files, stats) if prior is not None else 0
     items, vectors, row_item = _assemble(parts)
     backup = _backup_name(out) if existing == "replace" and (out / MANIFEST).is_file() else None
@@ -283,9 +284,10 @@ def _same_embedder(prior: Library, plugin: EmbedderPlugin, device: str) -> Embed
                            "use --replace to rebuild it") from exc
 
 
-def _kept(prior: Library, stats: dict[str, FileStat]) -> dict[str, FileStat]:
+def _kept(prior: Library, old_vectors: np.ndarray | None,
+          stats: dict[str, FileStat]) -> dict[str, FileStat]:
     """Files an update can carry over: same path, size and modification time."""
-    if prior.vectors() is None:
+    if old_vectors is None:
         log.warning("library %s keeps only compressed vectors: every file is re-embedded",
                     prior.path)
         return {}
@@ -293,14 +295,14 @@ def _kept(prior: Library, stats: dict[str, FileStat]) -> dict[str, FileStat]:
     return {f: st for f, st in stats.items() if old.get(f) == st}
 
 
-def _carried(prior: Library, kept: dict[str, FileStat]) -> list[tuple[list[Item], np.ndarray]]:
-    """The kept files' items and vectors, from the old library."""
-    vectors, items = prior.vectors(), prior.all_items()
-    parts = []
-    for i, it in enumerate(items):
-        if it.file in kept:
-            parts.append(([it], vectors[prior.row_item == i]))
-    return parts
+def _carried(prior: Library, old_vectors: np.ndarray,
+             kept: dict[str, FileStat]) -> list[tuple[Item, np.ndarray]]:
+    """The kept files' items, each with its vectors, from the old library."""
+    items = prior.all_items()
+    order = np.argsort(prior.row_item, kind="stable")  # rows grouped by item, in row order
+    per_item = np.split(old_vectors[order],
+                        np.cumsum(np.bincount(prior.row_item, minlength=len(items)))[:-1])
+    return [(it, v) for it, v in zip(items, per_item, strict=True) if it.file in kept]
 
 
 def _check_shrink(prior: Library, n_files: int, stats: dict[str, FileStat]) -> int:
@@ -347,7 +349,7 @@ def _plan(folder: Path, files: list[Path], spec, frontend: FrontEnd, config: Bui
 
 
 def _embedded(planned, embedder: Embedder, spec, config: BuildConfig,
-              skipped: dict[str, list[str]], bar) -> list[tuple[list[Item], np.ndarray]]:
+              skipped: dict[str, list[str]], bar) -> list[tuple[Item, np.ndarray]]:
     """Each planned item with its vectors (files whose embedding is not finite skipped)."""
     parts = []
     for rel, fw, segs in track(planned, total=len(planned), description="embedding", bar=bar):
@@ -356,16 +358,16 @@ def _embedded(planned, embedder: Embedder, spec, config: BuildConfig,
             _skip(skipped, "non-finite embedding", rel, "the model returned NaN/Inf")
             continue
         for item, seg in zip(_items(rel, fw, segs), segs, strict=True):
-            parts.append(([item], oneshot_vectors(v[seg.windows], n=config.oneshot_vectors,
-                                                  metric=spec.metric)))
+            parts.append((item, oneshot_vectors(v[seg.windows], n=config.oneshot_vectors,
+                                                metric=spec.metric)))
     return parts
 
 
 def _assemble(parts) -> tuple[list[Item], np.ndarray, np.ndarray]:
-    """Items, vectors and each vector's item from ``(items, vectors)`` parts, in order."""
+    """Items, vectors and each vector's item from ``(item, vectors)`` parts, in order."""
     if not parts:
         raise LibraryError("no item left to index (every file was skipped)")
-    items = [it for its, _ in parts for it in its]
+    items = [it for it, _ in parts]
     vectors = np.concatenate([v for _, v in parts]).astype(np.float32)
     row_item = np.repeat(np.arange(len(parts)), [len(v) for _, v in parts])
     return items, vectors, row_item
