@@ -133,7 +133,7 @@ def run(args) -> Report:
     onsets = _performance(clip, freqs, reps)
     fe = make_frontend(get(embedder).spec.frontend)
     rep = Report("event")
-    stab = float(getattr(args, "stability", 0.0) or 0.0)
+    stab = args.stability
     runs = [(u, 0.0) for u in divisors] + ([(divisors[0], stab)] if stab else [])
     for u, st in runs:
         results, engine = _measure(args, lib, clip, onsets, embedder, u, st)

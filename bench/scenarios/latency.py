@@ -33,7 +33,7 @@ def engine_config(args, *, clip, libraries: dict, osc_port: int, loop: bool = Tr
         "engine": {"device": args.device, "threads": args.threads},
         "embedder": [{"name": n, "library": str(lib), "k": 5, "backend": backends.get(n, default),
                       "update_divisor": args.update_divisor,
-                      "stability": float(getattr(args, "stability", 0.0) or 0.0)}
+                      "stability": args.stability}
                      for n, lib in libraries.items()],
         "osc": {"port": osc_port, "timetag": "capture"},
         "zmq": {"enabled": False},

@@ -19,15 +19,12 @@ import numpy as np
 
 from rtsim.bench.core import Report
 from rtsim.bench.scenarios.live import OscTap
+from rtsim.demo import DEMO_EMBEDDERS
 
 
 def _rtsim() -> list[str]:
     script = Path(sys.executable).parent / "rtsim"
     return [str(script)] if script.exists() else [sys.executable, "-m", "rtsim.cli.main"]
-
-
-DEMO_EMBEDDERS = ("sample", "timbre")
-"""What ``rtsim demo`` runs when no embedder is named."""
 
 
 def _first_hop(argv: list[str]) -> float:
@@ -54,9 +51,8 @@ def run(args) -> Report:
     from rtsim.demo.data import ensure_demo
 
     embedder = (args.embedders or "pca").split(",")[0]
-    for name in {*DEMO_EMBEDDERS, embedder}:
-        assets = ensure_demo(embedder=name, device=args.device, progress=False)
-    assets = ensure_demo(embedder=embedder, device=args.device, progress=False)
+    assets = {name: ensure_demo(embedder=name, device=args.device, progress=False)
+              for name in {*DEMO_EMBEDDERS, embedder}}[embedder]
     common = ["--no-zmq", "--no-view", "--device", args.device,
               "--set", "control.enabled=false"]
     runs = {"demo": ["demo", *common],

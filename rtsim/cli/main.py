@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from rtsim import __version__
+from rtsim.demo import DEMO_EMBEDDERS
 
 __all__ = ["main", "build_parser", "number"]
 
@@ -65,8 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="generate a demo library and clip, stream it live")
     demo.add_argument("--loop", action="store_true", help="loop the clip until interrupted")
     demo.add_argument("--fast", action="store_true", help="as fast as possible, not real time")
-    demo.add_argument("--embedder", default="sample,timbre",
-                      help="embedders to demo, comma-separated (default: sample,timbre)")
+    demo.add_argument("--embedder", default=",".join(DEMO_EMBEDDERS),
+                      help="embedders to demo, comma-separated (default: "
+                      f"{','.join(DEMO_EMBEDDERS)})")
     demo.add_argument("--stems", action="store_true",
                       help="the stems demo: one stem embedder per input channel, plus the mix")
     _add_output_args(demo)

@@ -52,8 +52,7 @@ class TimbreClipsTask:
                                max_lag_s=loss.get("max_lag_s", 1.0), seed=cfg.train.seed,
                                progress=progress)
         ts = self.clips.train_set
-        self._instrument = np.array([f"{g}/{c}" for g, c in zip(ts.groups, ts.labels,
-                                                                 strict=True)])
+        self._instrument = _instruments(ts)
         self.batches = MPerClassSampler(self._instrument, m=int(loss.get("m", 4)),
                                         seed=cfg.train.seed)
         self.triplets = BatchAllTripletLoss(margin=float(loss.get("margin", 0.5)), metric="l2")
@@ -85,11 +84,19 @@ class TimbreClipsTask:
         vs = self.clips.validation()
         emb = np.mean([self.clips.embed(model, vs, lag, device) for lag in VALIDATION_LAGS_S],
                       axis=0)
-        inst = np.array([f"{g}/{c}" for g, c in zip(vs.groups, vs.labels, strict=True)])
+        inst = _instruments(vs)
         fam = knn_accuracy(emb, vs.labels, k=5, exclude=inst)
         prog = knn_accuracy(emb, inst, k=5)
         return {"score": (fam + prog) / 2, "family_acc_other_programs": fam,
                 "program_acc": prog}
+
+
+def _instruments(clips) -> np.ndarray:
+    """Each clip's instrument: its group (a soundfont program, a recorded pack) and label.
+
+    A program holds one family, but a recorded pack may hold several instruments.
+    """
+    return np.char.add(np.char.add(clips.groups.astype(str), "/"), clips.labels.astype(str))
 
 
 def _codes(names: np.ndarray) -> torch.Tensor:
