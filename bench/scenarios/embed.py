@@ -1,9 +1,9 @@
 """``rtsim bench embed``: each embedder at batch 1 with each inference backend.
 
-Backends: eager torch, TorchScript (trace + freeze + optimize_for_inference) and
-``torch.compile``. Fitted embedders (``pca``) are fitted on random windows first (the
-timing does not depend on the values). Outputs of every backend are checked against
-eager before timing.
+Backends: eager torch, TorchScript (trace + freeze + optimize_for_inference),
+``torch.compile`` and, on CUDA, a replayed CUDA graph (``cudagraph``; eager elsewhere).
+Fitted embedders (``pca``) are fitted on random windows first (the timing does not
+depend on the values). Outputs of every backend are checked against eager before timing.
 """
 
 from __future__ import annotations
@@ -30,7 +30,14 @@ def run(args) -> Report:
     rep = Report("embed")
     wanted = args.embedders.split(",") if args.embedders else names()
     repeats = args.repeats or (20 if args.quick else 500)
-    backends = ("eager", "torchscript") if args.quick else BACKENDS
+    chosen = getattr(args, "backends", None)
+    backends = tuple(chosen.split(",")) if chosen else \
+        (("eager", "torchscript") if args.quick else BACKENDS)
+    if not set(backends) <= set(BACKENDS) or backends[0] != "eager":
+        from rtsim.errors import ConfigError
+
+        raise ConfigError(f"--backends={chosen}: eager first (the reference), then any of "
+                          f"{', '.join(BACKENDS[1:])}")
     sync = torch.cuda.synchronize if args.device == "cuda" else (lambda: None)
     for name in wanted:
         plugin = get(name)

@@ -30,7 +30,8 @@ def engine_config(args, *, clip, libraries: dict, osc_port: int, loop: bool = Tr
               {"kind": "live", "device": "rtsim_test", "block": BLOCK})
     return load_config(None, patch={
         "source": source,
-        "engine": {"device": args.device, "threads": args.threads},
+        "engine": {"device": args.device, "threads": args.threads,
+                   "search": getattr(args, "search", None) or "auto"},
         "embedder": [{"name": n, "library": str(lib), "k": 5, "backend": backends.get(n, default),
                       "update_divisor": args.update_divisor,
                       "stability": args.stability}
@@ -76,7 +77,9 @@ def run(args) -> Report:
     seconds = args.seconds or (4.0 if args.quick else 60.0)
     rows = int(args.library_size or (2e3 if args.quick else 1e6))
     names = args.embedders.split(",") if args.embedders else ["pca"]
-    libraries = {n: bench_library(n, rows, device=args.device) for n in names}
+    libraries = {n: bench_library(n, rows, device=args.device,
+                                  index=getattr(args, "index", None) or "auto")
+                 for n in names}
     clip = ensure_demo(device=args.device, progress=False).clip
     tap = OscTap()
     cfg = engine_config(args, clip=clip, libraries=libraries, osc_port=tap.port)
@@ -106,6 +109,11 @@ def run(args) -> Report:
         embedders=names, library_rows=rows, block=BLOCK, busy_core=args.busy,
         update_divisor=args.update_divisor, device=args.device,
         backend=getattr(args, "backend", None) or "eager",
+        search={p.name: p.library.search_backend for p in engine.pipelines},
+        device_hop={p.name: None if p.device_hop is None else
+                    ("cudagraph" if p.device_hop.captured else "eager")
+                    for p in engine.pipelines},
+        frontend_graphs=[tap.frontend.graphed for tap, _ in engine.frontends.values()],
     )
     hop = rep.stages["hop"]
     rep.extra["targets"] = {"hop_p99_le_10ms": hop["p99_ms"] <= 10.0,

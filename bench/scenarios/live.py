@@ -92,15 +92,20 @@ def _decode(arrival: float, data: bytes) -> Datagram:
     return Datagram(arrival, capture, msgs)
 
 
-def bench_library(embedder: str, rows: int, *, device: str = "cpu") -> Path:
-    """The demo library for ``embedder`` grown to ``rows`` vectors (built once, cached)."""
+def bench_library(embedder: str, rows: int, *, device: str = "cpu", index: str = "auto") -> Path:
+    """The demo library for ``embedder`` grown to ``rows`` vectors (built once, cached).
+
+    ``index``: the library's index kind (``flat`` builds fastest; GPU searches are exact
+    whatever it is).
+    """
     from rtsim.demo.data import cache_dir, ensure_demo
     from rtsim.embed import get
-    from rtsim.index import Item, Library, write_library
+    from rtsim.index import IndexSpec, Item, Library, write_library
     from rtsim.index.metadata import read_items
 
     assets = ensure_demo(embedder=embedder, device=device, progress=False)
-    out = cache_dir() / "bench" / f"{embedder.replace('/', '_')}-{rows}"
+    suffix = "" if index == "auto" else f"-{index}"
+    out = cache_dir() / "bench" / f"{embedder.replace('/', '_')}-{rows}{suffix}"
     base = Library.open(assets.library)
     emb = base.load_embedder(get(embedder), device=device)
     try:
@@ -108,7 +113,7 @@ def bench_library(embedder: str, rows: int, *, device: str = "cpu") -> Path:
         return out
     except Exception:
         pass
-    real = np.stack([base.searcher.index.reconstruct(i) for i in range(base.searcher.count)])
+    real = base.vectors()
     items = read_items(base.path / "items.sqlite")
     extra = max(0, rows - len(real))
     rng = np.random.default_rng(0)
@@ -119,7 +124,7 @@ def bench_library(embedder: str, rows: int, *, device: str = "cpu") -> Path:
     row_item = np.concatenate([base.row_item, len(items) + np.arange(extra)])
     items += [Item(f"synthetic/{i}", "", 0.0, 0.0, {}) for i in range(extra)]
     write_library(out, embedder=emb, vectors=vectors, items=items, row_item=row_item,
-                  fitted_state=base.embedder_state,
+                  fitted_state=base.embedder_state, index_spec=IndexSpec(kind=index),
                   source={"folder": str(assets.samples), "synthetic_rows": extra})
     return out
 

@@ -12,7 +12,11 @@ k = 10, the next query vector each call):
   dimension, re-ranked exactly (``IVFn_HNSW32,PQdx4fs,RFlat``), as ``build_index`` makes
   it; nprobe × refine factor swept over :data:`IVFPQ_SWEEP`;
 - ``kdtree``: ``scipy.spatial.cKDTree`` for 3-D maps (L2 on unit vectors ranks as cosine);
-- with ``--device cuda`` and a GPU build of FAISS: GPU flat and IVF at batch 1 and 64.
+- with ``--device cuda`` and a GPU build of FAISS: GPU flat and IVF at batch 1 and 64;
+- with ``--device cuda``: rtsim's exact torch search on the GPU
+  (:class:`~rtsim.index.torch_search.TorchSearcher`, fp16 scan + fp32 re-rank), at batch 1
+  as ``rtsim query`` calls it (``torch-gpu``), at batch 1 replayed from a CUDA graph as the
+  engine's device hop runs it (``torch-gpu-graph``), and at batch 64.
 
 Vectors are synthetic but shaped like embeddings: a mixture of a few hundred Gaussian
 clusters of varying spread and weight, L2-normalised; queries are fresh draws from the
@@ -74,6 +78,7 @@ class Plan:
     n_queries: int
     gpu: bool
     indexes: tuple[str, ...] = ("hnsw", "ivf", "ivfpq", "kdtree")
+    torch_gpu: bool = False
 
 
 def _plan(args: argparse.Namespace) -> Plan:
@@ -90,7 +95,8 @@ def _plan(args: argparse.Namespace) -> Plan:
     return Plan(sizes=tuple(int(float(s)) for s in sizes.split(",")),
                 dims=tuple(int(d) for d in dims.split(",")), repeats=repeats,
                 warmup=min(20, repeats), max_seconds=1.0 if quick else 3.0,
-                n_queries=200 if quick else 1000, gpu=gpu, indexes=indexes)
+                n_queries=200 if quick else 1000, gpu=gpu, indexes=indexes,
+                torch_gpu=getattr(args, "device", "cpu") == "cuda")
 
 
 # ---------------------------------------------------------------- data
@@ -316,6 +322,11 @@ class SearchBench:
         self._measure(cell, "flat", flat, [("-", lambda: None)], build_s)
         if self.gpu_res is not None:
             self._measure_gpu(cell, "flat", flat, [("-", lambda: None)])
+        if self.plan.torch_gpu:
+            import torch
+
+            self._measure_torch_gpu(cell)
+            torch.cuda.empty_cache()  # its library copy is gone: give the memory back
         del flat
         for kind in KINDS:
             if kind.name in self.plan.indexes and \
@@ -391,6 +402,42 @@ class SearchBench:
                                     batch)
                 build_s = copy_s if label.startswith("gpu-") else float("nan")
                 self._row(cell, label, param, batch, timing, recall, build_s, None)
+
+    def _measure_torch_gpu(self, cell: Cell) -> None:
+        """The exact torch search on the GPU; ``build_s`` is the copy to the device."""
+        import torch
+
+        from rtsim.features.graphs import GraphedCall
+        from rtsim.index.torch_search import TorchSearcher
+
+        t0 = time.perf_counter()
+        searcher = TorchSearcher(cell.x, metric="cosine", device="cuda")
+        torch.cuda.synchronize()
+        copy_s = time.perf_counter() - t0
+        queries = torch.from_numpy(cell.queries).cuda()
+        with torch.inference_mode():
+            found = torch.cat([searcher.search_tensor(queries[i:i + GPU_BATCH], K)[0]
+                               for i in range(0, len(queries), GPU_BATCH)]).cpu().numpy()
+            graph = GraphedCall(lambda q: searcher.search_tensor(q, K), queries[:1],
+                                name="torch search")
+        recall = recall_at_k(found, cell.truth)
+
+        def replayed(q):
+            rows, _ = graph(torch.from_numpy(q[None]))
+            return rows.cpu()
+
+        def batched(q):
+            return searcher.search_tensor(torch.from_numpy(q).cuda(), K)[0].cpu()
+
+        runs = (("torch-gpu", 1, searcher.search), ("torch-gpu-graph", 1, replayed),
+                ("torch-gpu", GPU_BATCH, batched))
+        with torch.inference_mode():
+            for label, batch, search in runs:
+                timing = self._time(_stage(label, "-", batch, cell), search, cell.queries, batch)
+                self._row(cell, label, "-", batch, timing, recall, copy_s, None)
+        self.report.extra[f"torch_gpu/{cell.label}"] = {
+            "precision": searcher.precision, "candidates": searcher.candidates,
+            "graph_captured": graph.captured, "recall10": recall, "copy_s": round(copy_s, 2)}
 
     def _time(self, stage: str, search, queries: np.ndarray, batch: int) -> dict:
         rows = [queries[i:i + batch] for i in range(0, len(queries) - batch + 1, batch)]

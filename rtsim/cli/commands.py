@@ -302,7 +302,9 @@ def cmd_query(args: argparse.Namespace) -> int:
     from rtsim.index.build import embed_windows, file_windows
 
     lib = Library.open(args.library)
-    emb = lib.load_embedder(get(lib.manifest.embedder), device=resolve_device(args.device))
+    device = resolve_device(args.device)
+    emb = lib.load_embedder(get(lib.manifest.embedder), device=device)
+    lib.use_device(device)  # on CUDA the library is searched on the GPU, exactly
     spec = emb.spec
     examples = _examples(args)
     if examples or args.weights:

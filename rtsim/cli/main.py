@@ -218,8 +218,14 @@ def build_parser() -> argparse.ArgumentParser:
                        help="latency/event: embeddings per trained frame (1, 2 or 4)")
     bench.add_argument("--backend", default="eager",
                        help="latency/event/soak: inference backend, one for all (eager | "
-                       "torchscript | compile) or per embedder, e.g. "
+                       "torchscript | compile | cudagraph) or per embedder, e.g. "
                        "timbre=torchscript,disentangled=compile (others eager)")
+    bench.add_argument("--backends", help="embed: backends to compare, e.g. eager,cudagraph "
+                       "(default all; --quick: eager,torchscript)")
+    bench.add_argument("--search", default="auto", choices=("auto", "faiss", "torch"),
+                       help="latency: who searches the libraries ([engine] search)")
+    bench.add_argument("--index", choices=("auto", "flat", "hnsw", "ivf"), default="auto",
+                       help="latency: index kind of the bench libraries (flat builds fastest)")
     bench.set_defaults(func="rtsim.bench.cli:cmd_bench", command_line=None)
     return p
 

@@ -149,7 +149,7 @@ class Embedder:
     weights_hash : str
         sha256 of the state the module was built from.
     device : str or torch.device
-    backend : {"eager", "torchscript", "compile"}
+    backend : {"eager", "torchscript", "compile", "cudagraph"}
         How the module runs (see :mod:`rtsim.embed.backends`).
     """
 
@@ -185,6 +185,15 @@ class Embedder:
             if self.spec.metric == "cosine":
                 y = torch.nn.functional.normalize(y, dim=-1)
         return y.float().cpu().numpy()
+
+    @property
+    def infer(self):
+        """The model on device tensors, ``(batch, window, n_bins) -> (batch, dim)``.
+
+        Not normalised: the backend's callable, or the eager module under ``cudagraph``
+        (whose callers capture it in their own graph).
+        """
+        return self.module if self.backend == "cudagraph" else self._forward
 
     def frontend(self):
         """A fresh front end matching this embedder, on its device."""

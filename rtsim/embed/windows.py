@@ -4,6 +4,8 @@ Window ``i`` holds frames ``[i·hop, i·hop + window)`` and is complete when fra
 ``i·hop + window - 1`` arrives. :func:`frame_windows` cuts a whole frame sequence (used
 to index a library and to train); :class:`WindowStream` does the same as frames arrive,
 in a preallocated history, so that live queries see exactly the windows the library saw.
+The history is a numpy array, or a torch tensor on a device (frames computed on a GPU
+then stay there until the model has read them).
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ def frame_windows(frames: np.ndarray | torch.Tensor, *, window: int, hop: int):
 class WindowState:
     """Streaming state: the last ``window`` frames (circular) and counters."""
 
-    history: np.ndarray
+    history: np.ndarray | torch.Tensor
     n_frames: int = 0
     next_window: int = 0
 
@@ -60,36 +62,46 @@ class WindowStream:
     def __init__(self, *, window: int, hop: int, n_bins: int) -> None:
         self.window, self.hop, self.n_bins = window, hop, n_bins
 
-    def init_state(self) -> WindowState:
-        """Fresh state (no frames yet)."""
-        return WindowState(history=np.zeros((2 * self.window, self.n_bins), np.float32))
+    def init_state(self, device: str | torch.device | None = None) -> WindowState:
+        """Fresh state (no frames yet): a numpy history, or a tensor on ``device``."""
+        shape = (2 * self.window, self.n_bins)
+        if device is None:
+            return WindowState(history=np.zeros(shape, np.float32))
+        return WindowState(history=torch.zeros(shape, device=device))
 
-    def stream(self, frames: np.ndarray, state: WindowState) -> tuple[np.ndarray, WindowState]:
+    def stream(self, frames, state: WindowState):
         """Windows completed by new frames.
 
         Parameters
         ----------
-        frames : np.ndarray, shape (n_new, n_bins)
+        frames : array, shape (n_new, n_bins)
+            Numpy, or a tensor for a tensor history (numpy is moved to its device).
         state : WindowState
 
         Returns
         -------
-        windows : np.ndarray, shape (n_windows, window, n_bins)
-            Copies (safe to keep); usually 0 or 1 per hop.
+        windows : array, shape (n_windows, window, n_bins)
+            Copies (safe to keep), of the history's kind; usually 0 or 1 per hop.
         state : WindowState
         """
-        w, h = self.window, self.hop
+        w, h, hist = self.window, self.hop, state.history
+        on_device = isinstance(hist, torch.Tensor)
+        if on_device:
+            frames = torch.as_tensor(frames, dtype=torch.float32, device=hist.device)
+        else:
+            frames = np.asarray(frames, np.float32)
         out = []
-        for frame in np.asarray(frames, np.float32):
+        for frame in frames:
             # each frame is written twice, so the last `w` frames are always contiguous
             slot = state.n_frames % w
-            state.history[slot] = frame
-            state.history[slot + w] = frame
+            hist[slot] = frame
+            hist[slot + w] = frame
             state.n_frames += 1
             if state.n_frames == state.next_window * h + w:
                 start = state.n_frames % w
-                out.append(state.history[start : start + w].copy())
+                window = hist[start : start + w]
+                out.append(window.clone() if on_device else window.copy())
                 state.next_window += 1
-        if not out:
-            return np.zeros((0, w, self.n_bins), np.float32), state
-        return np.stack(out), state
+        if on_device:
+            return (torch.stack(out) if out else hist.new_zeros((0, w, self.n_bins))), state
+        return (np.stack(out) if out else np.zeros((0, w, self.n_bins), np.float32)), state

@@ -121,7 +121,8 @@ class Commands:
                                              backend=embedder.backend)
         else:
             library.check(embedder)
-        return lambda: pipeline.swap(library=library, embedder=embedder)
+        hop = pipeline.prepare_library(library, embedder)
+        return lambda: pipeline.swap(library=library, embedder=embedder, device_hop=hop)
 
     def _reload_model(self, pipeline):
         """Reload the model from its weights file and check it against the library."""
@@ -133,7 +134,8 @@ class Commands:
         old = pipeline.embedder
         new = plugin.load(device=str(old.device), backend=old.backend)
         pipeline.library.check(new)
-        return lambda: pipeline.swap(library=pipeline.library, embedder=new)
+        hop = pipeline.hop_for(pipeline.library, new)
+        return lambda: pipeline.swap(library=pipeline.library, embedder=new, device_hop=hop)
 
     def _inside_roots(self, path: str, *, kind: str = "file") -> Path:
         """Resolve ``path`` inside ``control.roots``; refuse anything that leaves them.

@@ -41,6 +41,9 @@ from rtsim.features.onset import OnsetConfig
 from rtsim.publish.osc_publisher import OscConfig
 from rtsim.publish.zmq import ZmqConfig
 
+#: Inference backends (as :data:`rtsim.embed.backends.BACKENDS`, which imports torch).
+BACKENDS = ("eager", "torchscript", "compile", "cudagraph")
+
 __all__ = ["EmbedderConfig", "RtsimConfig", "load_config", "read_toml", "merge", "from_dict",
            "apply_overrides", "to_toml"]
 
@@ -64,8 +67,10 @@ class EmbedderConfig:
         Embeddings per trained frame: the front end runs this many times faster and the
         model sees its trained frames on interleaved grids (1 = off; must divide the front
         end's hop).
-    backend : {"eager", "torchscript", "compile"}
+    backend : {"eager", "torchscript", "compile", "cudagraph"}
         How the model runs (``rtsim bench embed`` shows which is fastest here).
+        ``cudagraph`` (CUDA only; eager elsewhere, with a warning) replays each hop's
+        device work (front-end frame, model, search) from CUDA graphs.
     stability : float
         Hysteresis of the published best match, in [0, 1): a challenger must be this
         fraction closer than the held match to replace it (0: off; 0.1–0.3 keeps a held
@@ -85,9 +90,9 @@ class EmbedderConfig:
         if not 0.0 <= self.stability < 1.0:
             raise ConfigError(f"embedder {self.name!r}: stability={self.stability} must be in "
                               "[0, 1)")
-        if self.backend not in ("eager", "torchscript", "compile"):
+        if self.backend not in BACKENDS:
             raise ConfigError(f"embedder {self.name!r}: backend={self.backend!r} must be "
-                              "eager, torchscript or compile")
+                              f"one of {', '.join(BACKENDS)}")
         if not 1 <= self.update_divisor <= 16:
             raise ConfigError(f"embedder {self.name!r}: update_divisor={self.update_divisor} "
                               "must be in [1, 16]")

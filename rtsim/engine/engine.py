@@ -160,6 +160,8 @@ class Engine:
                 fe = make_frontend(r.frontend, device=str(emb.device))
                 self.frontends[key] = (FrontEndTap(source=tap, frontend=fe), [])
             fe_tap, members = self.frontends[key]
+            if emb.backend == "cudagraph" and not fe_tap.frontend.graphed:
+                fe_tap.frontend.use_graphs()
             members.append(r.pipeline)
             r.pipeline.prime(fe_tap.frontend.silence_frame())
             r.pipeline.warm_up()
@@ -368,8 +370,12 @@ class Engine:
             if len(frames.data) == 0:
                 continue
             times = self._time_of(ch, frames.device_index, end_time)
-            data = frames.data.cpu().numpy()
+            host = None  # frames computed on a GPU stay there for pipelines that run there
             for p in pipelines:
+                if p.frames_on_device and frames.data.is_cuda:
+                    data = frames.data
+                else:
+                    data = host = frames.data.cpu().numpy() if host is None else host
                 events += p.push(data, times, level_db=tap.source.level_db, timer=self.timer)
         return events
 

@@ -15,10 +15,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from rtsim.embed import Embedder, WindowStream
+from rtsim.engine.device_hop import DeviceHop, device_hop_for
 from rtsim.engine.stability import hold_best
 from rtsim.engine.timing import StageTimer
 from rtsim.errors import WireError
 from rtsim.index import Library
+from rtsim.index.faiss_index import reported_distances
 from rtsim.publish.events import HopEvent, TriggerEvent
 
 __all__ = ["Pipeline", "PipelineCounters", "PendingOnset"]
@@ -73,11 +75,16 @@ class Pipeline:
     stability : float
         Hysteresis margin of the published best match (:mod:`rtsim.engine.stability`;
         0: the search's own order).
+    search : {"auto", "faiss", "torch"}
+        Who searches the library on the embedder's device (:meth:`Library.use_device
+        <rtsim.index.Library.use_device>`). When it is a torch search on that device, each
+        hop's model and search run there together (:mod:`rtsim.engine.device_hop`), from
+        one CUDA graph with backend ``cudagraph``.
     """
 
     def __init__(self, *, embedder: Embedder, library: Library, k: int, silence_db: float,
                  max_backlog: int | None, match_delay_s: float = 0.02, stride: int = 1,
-                 stability: float = 0.0) -> None:
+                 stability: float = 0.0, search: str = "auto") -> None:
         spec = embedder.spec
         self.name = spec.name
         self.embedder = embedder
@@ -90,7 +97,10 @@ class Pipeline:
         self.stride = stride
         self.windows = WindowStream(window=(spec.window - 1) * stride + 1, hop=spec.hop,
                                     n_bins=spec.n_bins)
-        self.state = self.windows.init_state()
+        self.search = search
+        self.device_hop = self.prepare_library(library, embedder)
+        on_gpu = self.device_hop is not None and embedder.device.type != "cpu"
+        self.state = self.windows.init_state(embedder.device if on_gpu else None)
         self.counters = PipelineCounters()
         self.pending_onset: PendingOnset | None = None
         self.weights: np.ndarray | None = None  # subspace weights (set by the control plane)
@@ -100,6 +110,11 @@ class Pipeline:
         self.stability = stability
         self._held: int | None = None  # the item published best last hop
         self._trigger_seq = 0
+
+    @property
+    def frames_on_device(self) -> bool:
+        """True when this pipeline takes its frames as device tensors (its history is one)."""
+        return not isinstance(self.state.history, np.ndarray)
 
     # -- what control may change (each checks its value; applied between hops) ---------
     def check_k(self, k: int) -> int:
@@ -111,6 +126,8 @@ class Pipeline:
     def set_k(self, k: int) -> None:
         """Matches per hop (a publisher's bundle layout must change with it)."""
         self.k = self.check_k(k)
+        if self.device_hop is not None:
+            self.device_hop.prepare(self._rows_wanted())
 
     def set_enabled(self, on: bool) -> None:
         """Pause (no windows embedded, no events) or resume."""
@@ -129,6 +146,7 @@ class Pipeline:
     def set_weights(self, weights) -> None:
         """Weight the library's subspaces in the search (see :meth:`check_weights`)."""
         self.weights = self.check_weights(weights)
+        self._sync_query()
 
     def subspace_index(self, name: str) -> int:
         """Index of the subspace ``name`` (WireError naming the ones there are)."""
@@ -141,6 +159,7 @@ class Pipeline:
         """Take subspace ``index`` of every query from ``reference`` (a whole embedding)."""
         lo, hi = self.library.subspaces[index]
         self.pins[index] = np.asarray(reference, np.float32)[lo:hi].copy()
+        self._sync_query()
 
     def unpin(self, index: int | None = None) -> None:
         """Give subspace ``index`` (every subspace: None) back to the live input."""
@@ -148,6 +167,35 @@ class Pipeline:
             self.pins.clear()
         else:
             self.pins.pop(index, None)
+        self._sync_query()
+
+    def _sync_query(self) -> None:
+        """Hand the weights and pins to the device hop, which edits queries on the device."""
+        if self.device_hop is None:
+            return
+        slices = self.library.subspaces
+        scale = None if self.weights is None else self.library.query_scale(self.weights)
+        self.device_hop.set_query(scale, {slices[i]: ref for i, ref in self.pins.items()})
+
+    def prepare_library(self, library: Library, embedder: Embedder) -> DeviceHop | None:
+        """Place ``library``'s search on the embedder's device; its device hop, if any.
+
+        Off the hop path (a library switch calls it from the control thread): on CUDA this
+        copies the library to the GPU and captures the hop's graph.
+        """
+        library.use_device(str(embedder.device), search=self.search)
+        return self.hop_for(library, embedder)
+
+    def hop_for(self, library: Library, embedder: Embedder) -> DeviceHop | None:
+        """The device hop of a placed library and an embedder (prepared for ``k``), if any."""
+        hop = device_hop_for(embedder, library.searcher, graphs=embedder.backend == "cudagraph")
+        if hop is not None:
+            hop.prepare(min(self.k * library.rows_per_item, library.searcher.count))
+        return hop
+
+    def _rows_wanted(self) -> int:
+        """Rows searched per hop: enough for ``k`` distinct items."""
+        return min(self.k * self.library.rows_per_item, self.library.searcher.count)
 
     def note_onset(self, capture_time: float, level_db: float) -> None:
         """An onset on this pipeline's input: its next match after it becomes a trigger."""
@@ -158,16 +206,19 @@ class Pipeline:
         if self.pending_onset is not None:
             self.pending_onset.level_db = max(self.pending_onset.level_db, level_db)
 
-    def swap(self, *, library: Library, embedder: Embedder) -> None:
+    def swap(self, *, library: Library, embedder: Embedder,
+             device_hop: DeviceHop | None = None) -> None:
         """Switch to another library and/or model (between hops, from the engine thread).
 
         The front end, window history and counters carry on; weights and pins are kept
-        when the new library has the same subspaces, dropped otherwise.
+        when the new library has the same subspaces, dropped otherwise. ``device_hop``:
+        what :meth:`prepare_library` returned for the pair (None: searched on the host).
         """
         if library.subspaces != self.library.subspaces:
             self.weights = None
             self.pins.clear()
-        self.library, self.embedder = library, embedder
+        self.library, self.embedder, self.device_hop = library, embedder, device_hop
+        self._sync_query()
         self.swaps += 1
 
     def prime(self, silence: np.ndarray) -> None:
@@ -181,7 +232,11 @@ class Pipeline:
     def warm_up(self) -> None:
         """Run the model and the search once, so the first real hop pays no first-call cost."""
         spec = self.embedder.spec
-        vector = self.embedder(np.zeros((1, spec.window, spec.n_bins), np.float32))[0]
+        zeros = np.zeros((1, spec.window, spec.n_bins), np.float32)
+        if self.device_hop is not None:
+            self.device_hop(zeros[0], self._rows_wanted())
+            return
+        vector = self.embedder(zeros)[0]
         if np.isfinite(vector).all():
             self.library.search(vector, self.k)
             self.library.project(vector)
@@ -223,7 +278,10 @@ class Pipeline:
     def _hop(self, window: np.ndarray, capture_time: float, level_db: float,
              timer: StageTimer) -> list[HopEvent | TriggerEvent]:
         t0 = time.perf_counter()
-        vector = self.embedder(window[None])[0]
+        if self.device_hop is not None:  # model and search together, on the device
+            vector, rows, raw = self.device_hop(window, self._rows_wanted())
+        else:
+            vector, rows, raw = self.embedder(window[None])[0], None, None
         t1 = time.perf_counter()
         timer.record("embed", t1 - t0)
         if not np.isfinite(vector).all():
@@ -235,8 +293,9 @@ class Pipeline:
             raw_ids, self._held = None, None
             self.counters.silent += 1
         else:
-            query = self._query(vector)
-            raw_ids, raw_dist = self.library.search(query, self.k, weights=self.weights)
+            raw_ids, raw_dist = self.library.search(
+                self._query(vector), self.k, weights=self.weights) if rows is None else \
+                self._search(rows, raw)
             ids, dist, self._held = hold_best(raw_ids, raw_dist, self._held, self.stability)
             names = tuple(self.library.names[i] for i in ids)
         xyz = self.library.project(vector)
@@ -248,6 +307,13 @@ class Pipeline:
         self.counters.hops += 1
         self.last = ev
         return [ev, *self._trigger(ev)]
+
+    def _search(self, rows: np.ndarray, raw: np.ndarray):
+        """The device hop's rows as items and reported distances (as Library.search)."""
+        dist = reported_distances(raw, self.library.manifest.metric)
+        if self.weights is not None:
+            dist = self.library.weighted_distances(dist, self.weights)
+        return self.library.best_items(rows, dist, self.k)
 
     def _query(self, vector: np.ndarray) -> np.ndarray:
         """The search query: the live vector with pinned subspaces replaced."""

@@ -55,6 +55,12 @@ class EngineConfig:
         The garbage collector is kept out of the hop path: disabled while the engine
         runs, and collected between hops, when the engine is idle, at most this often
         (timed into the ``gc`` stage).
+    search : {"auto", "faiss", "torch"}
+        Who searches the libraries. On the CPU, ``auto`` and ``faiss`` use each library's
+        FAISS index. On CUDA the libraries are copied to the GPU and searched exactly:
+        ``auto`` by FAISS's GPU index when the installed FAISS has GPU support, else by
+        torch; ``torch`` always by torch, with each hop's model and search together on
+        the GPU; ``faiss`` needs FAISS's GPU support.
     """
 
     device: str = "auto"
@@ -68,8 +74,11 @@ class EngineConfig:
     switch_interval_ms: float = 0.5
     watchdog_s: float = 1.0
     gc_interval_s: float = 1.0
+    search: str = "auto"
 
     def __post_init__(self) -> None:
+        if self.search not in ("auto", "faiss", "torch"):
+            raise ConfigError(f"engine search={self.search!r} must be auto, faiss or torch")
         if self.overflow not in ("drop_oldest", "drop_newest"):
             raise ConfigError(
                 f"engine overflow={self.overflow!r} must be drop_oldest or drop_newest")

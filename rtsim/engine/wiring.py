@@ -62,7 +62,8 @@ def build_engine(cfg: RtsimConfig, *, extra_publishers: Sequence[Publisher] = ()
                             silence_db=cfg.engine.silence_db,
                             max_backlog=cfg.engine.max_backlog if realtime else None,
                             match_delay_s=cfg.onset.match_delay_ms / 1000,
-                            stride=ecfg.update_divisor, stability=ecfg.stability)
+                            stride=ecfg.update_divisor, stability=ecfg.stability,
+                            search=cfg.engine.search)
         routes.append(Route(pipeline, ecfg.channel))
     if not routes:
         raise ConfigError("every configured embedder is disabled")

@@ -71,8 +71,14 @@ class CQT(FrontEnd):
         return log_compress(torch.hypot(parts[:, :k], parts[:, k:]), self.spec.log_gain)
 
     def _matrix(self) -> torch.Tensor:
-        """The sparse kernel as a torch CSR tensor on the current device (cached)."""
+        """The kernel on the current device (cached): sparse CSR on the CPU, dense on CUDA.
+
+        On a GPU the dense product (41 MB with the timbre defaults, read in ~15 µs) beats
+        cuSPARSE at batch 1 and, unlike it, can be captured in a CUDA graph.
+        """
         dev = self.values.device
+        if dev not in self._sparse and dev.type == "cuda":
+            self._sparse[dev] = torch.from_numpy(self.kernel.matrix.toarray()).to(dev)
         if dev not in self._sparse:
             with warnings.catch_warnings():  # "CSR support is in beta": built once, checked
                 warnings.filterwarnings("ignore", message="Sparse CSR tensor support")

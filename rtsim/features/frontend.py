@@ -104,7 +104,8 @@ class FrontEnd(torch.nn.Module):
     """Base class: streaming and offline framing around a per-frame function.
 
     Subclasses implement :meth:`_frames_cpu` (numpy/scipy, the fast path on the CPU) and
-    :meth:`_frames_torch` (any torch device); both compute the same function.
+    :meth:`_frames_torch` (any torch device); both compute the same function. On CUDA,
+    :meth:`use_graphs` replays the one-frame case from a CUDA graph.
     """
 
     def __init__(self, spec, properties: FilterProperties) -> None:
@@ -112,6 +113,9 @@ class FrontEnd(torch.nn.Module):
         self.spec = spec
         self.properties = properties
         self.register_buffer("_device_probe", torch.zeros(0), persistent=False)
+        self._graph = None  # a GraphedCall of one frame (use_graphs)
+        self._staging: torch.Tensor | None = None
+        self._staged: torch.cuda.Event | None = None
 
     # -- the per-frame function ------------------------------------------------------
     @property
@@ -139,8 +143,44 @@ class FrontEnd(torch.nn.Module):
         if self.device.type == "cpu":
             w = windows.numpy() if isinstance(windows, torch.Tensor) else windows
             return torch.from_numpy(self._frames_cpu(np.ascontiguousarray(w, np.float32)))
+        if self._graph is not None and len(windows) == 1 and isinstance(windows, np.ndarray):
+            return self._graphed_frame(windows)
         w = torch.as_tensor(windows, dtype=torch.float32).to(self.device, non_blocking=True)
         return self._frames_torch(w)
+
+    @property
+    def graphed(self) -> bool:
+        """True when one-frame calls replay a CUDA graph (:meth:`use_graphs`)."""
+        return self._graph is not None
+
+    def use_graphs(self) -> bool:
+        """Replay one-frame calls from a CUDA graph; True when captured.
+
+        The frame's samples then go to the device once, from pinned memory, and the
+        per-frame work (FFTs, kernel product, compression) is one replay. Batches and CPU
+        front ends are unaffected; a capture that fails warns and leaves calls eager.
+        """
+        from rtsim.features.graphs import GraphedCall
+
+        if self.device.type != "cuda":
+            return False
+        n = self.properties.window_length
+        with torch.inference_mode():
+            graph = GraphedCall(self._frames_torch, torch.zeros((1, n), device=self.device),
+                                name=f"{self.spec.kind} front end")
+        if not graph.captured:
+            return False
+        self._graph, self._staged = graph, torch.cuda.Event()
+        self._staging = torch.zeros((1, n), dtype=torch.float32).pin_memory()
+        self._staged.record()
+        return True
+
+    def _graphed_frame(self, window: np.ndarray) -> torch.Tensor:
+        self._staged.synchronize()  # the previous frame's upload has left the staging buffer
+        self._staging.numpy()[:] = window
+        out = self._graph(self._staging).clone()
+        self._staged.record()
+        return out
 
     @abstractmethod
     def _frames_cpu(self, windows: np.ndarray) -> np.ndarray: ...

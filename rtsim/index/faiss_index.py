@@ -20,7 +20,8 @@ import numpy as np
 
 from rtsim.errors import ConfigError, LibraryError
 
-__all__ = ["IndexSpec", "build_index", "Searcher", "index_kind", "stored_vectors"]
+__all__ = ["IndexSpec", "build_index", "Searcher", "index_kind", "stored_vectors",
+           "reported_distances", "gpu_available", "gpu_flat_index"]
 
 KINDS = ("auto", "flat", "hnsw", "ivf", "ivfpq")
 
@@ -132,6 +133,24 @@ def stored_vectors(index) -> np.ndarray | None:
     return index.reconstruct_n(0, index.ntotal)
 
 
+def gpu_available() -> bool:
+    """True when the installed FAISS has GPU support and sees a GPU."""
+    return hasattr(faiss, "StandardGpuResources") and faiss.get_num_gpus() > 0
+
+
+def gpu_flat_index(vectors: np.ndarray, *, metric: str, device: int = 0):
+    """An exact FAISS GPU index over ``vectors`` stored in fp16 (needs :func:`gpu_available`)."""
+    x = prepare(vectors, metric)
+    res = faiss.StandardGpuResources()
+    config = faiss.GpuIndexFlatConfig()
+    config.device, config.useFloat16 = device, True
+    cls = faiss.GpuIndexFlatL2 if metric == "l2" else faiss.GpuIndexFlatIP
+    index = cls(res, x.shape[1], config)
+    index.add(x)
+    index.resources = res  # the index must not outlive its resources
+    return index
+
+
 class Searcher:
     """k-NN search over one index with the library's metric.
 
@@ -169,11 +188,13 @@ class Searcher:
             raise LibraryError(f"query has dimension {q.shape[1]}, the index {self.dim}")
         raw, ids = self.index.search(q, min(k, self.count))
         keep = ids[0] >= 0
-        return ids[0][keep], self._distances(raw[0][keep])
+        return ids[0][keep], reported_distances(raw[0][keep], self.metric)
 
-    def _distances(self, raw: np.ndarray) -> np.ndarray:
-        if self.metric == "l2":
-            return np.sqrt(np.maximum(raw, 0)).astype(np.float32)
-        if self.metric == "cosine":  # rounding can put cos(v, v) a hair above 1
-            return np.maximum(1.0 - raw, 0.0).astype(np.float32)
-        return (-raw).astype(np.float32)
+
+def reported_distances(raw: np.ndarray, metric: str) -> np.ndarray:
+    """FAISS's raw scores (squared L2, or inner product) as rtsim reports distances."""
+    if metric == "l2":
+        return np.sqrt(np.maximum(raw, 0)).astype(np.float32)
+    if metric == "cosine":  # rounding can put cos(v, v) a hair above 1
+        return np.maximum(1.0 - raw, 0.0).astype(np.float32)
+    return (-raw).astype(np.float32)

@@ -29,10 +29,18 @@ import torch
 
 from rtsim import __version__
 from rtsim.embed import Embedder, EmbedderPlugin, load_state, save_state
-from rtsim.errors import EmbedderError, LibraryError, LibraryMismatchError
+from rtsim.errors import ConfigError, EmbedderError, LibraryError, LibraryMismatchError
 from rtsim.features import identity
 from rtsim.index.atomic import fsync_tree, remove_stale_siblings, replace_dir, temp_sibling
-from rtsim.index.faiss_index import IndexSpec, Searcher, build_index, index_kind, stored_vectors
+from rtsim.index.faiss_index import (
+    IndexSpec,
+    Searcher,
+    build_index,
+    gpu_available,
+    gpu_flat_index,
+    index_kind,
+    stored_vectors,
+)
 from rtsim.index.manifest import Manifest, sha256_file
 from rtsim.index.metadata import (
     FileStat,
@@ -45,9 +53,12 @@ from rtsim.index.metadata import (
 from rtsim.index.paths import MANIFEST, library_folder
 from rtsim.index.projection import Projection, fit_projection
 
-__all__ = ["Library", "write_library", "golden_vector", "GOLDEN_TOLERANCE"]
+__all__ = ["Library", "write_library", "golden_vector", "GOLDEN_TOLERANCE", "SEARCHES"]
 
 log = logging.getLogger(__name__)
+
+#: Who searches a library (:meth:`Library.use_device`).
+SEARCHES = ("auto", "faiss", "torch")
 
 INDEX, ITEMS, MAP, STATE = (
     "index.faiss", "items.sqlite", "map.safetensors", "embedder.safetensors"
@@ -63,6 +74,8 @@ class Library:
         self.path = path
         self.manifest = manifest
         self.searcher = searcher
+        self.index = searcher.index  # the FAISS index as loaded (host memory)
+        self.search_backend = "faiss-cpu"
         self.names = names
         self.projection = projection
         self.xyz = xyz
@@ -115,6 +128,55 @@ class Library:
             raise LibraryError(f"library {self.path}: a vector belongs to no item")
         if self.searcher.dim != m.dim:
             raise LibraryError(f"library {self.path}: index dim {self.searcher.dim} != {m.dim}")
+
+    def use_device(self, device: str, *, search: str = "auto") -> str:
+        """Search on ``device`` from now on; returns who searches.
+
+        ``cpu``: the FAISS index (``search="torch"``: exact torch search on the CPU).
+        ``cuda``: the library is copied to the GPU, as a FAISS GPU flat index (fp16) when
+        the installed FAISS has GPU support (``pip install rtsim[gpu]``) and ``search`` is
+        not ``"torch"``, otherwise as a :class:`~rtsim.index.torch_search.TorchSearcher`.
+        GPU searches are exact whatever the library's own index kind.
+
+        Returns
+        -------
+        str
+            ``"faiss-cpu"``, ``"faiss-gpu"``, ``"torch-cpu"`` or ``"torch-cuda"``.
+
+        Raises
+        ------
+        ConfigError
+            ``search="faiss"`` on CUDA without a GPU build of FAISS.
+        LibraryError
+            The index keeps only compressed codes (``ivfpq``), or the library does not fit
+            in the device's free memory (the message names the sizes).
+        """
+        from rtsim.index.torch_search import TorchSearcher
+
+        if search not in SEARCHES:
+            raise ConfigError(f"search={search!r} must be one of {SEARCHES}")
+        dev = torch.device(device)
+        if dev.type == "cpu" and search != "torch":
+            self.searcher = Searcher(self.index, metric=self.manifest.metric)
+            self.search_backend = "faiss-cpu"
+            return self.search_backend
+        if search == "faiss" and not gpu_available():
+            raise ConfigError("search='faiss' on CUDA needs FAISS built with GPU support "
+                              "(pip install 'rtsim[gpu]'); search='auto' uses torch instead")
+        vectors = self.vectors()
+        if vectors is None:
+            raise LibraryError(
+                f"library {self.path} keeps only compressed codes ({self.manifest.index_kind}) "
+                f"and cannot be searched exactly on {dev.type}; rebuild it with --index flat, "
+                "hnsw or ivf, or search on the CPU")
+        metric = self.manifest.metric
+        if search != "torch" and gpu_available():
+            self.searcher = Searcher(gpu_flat_index(vectors, metric=metric), metric=metric)
+            self.search_backend = "faiss-gpu"
+        else:
+            self.searcher = TorchSearcher(vectors, metric=metric, device=dev)
+            self.search_backend = f"torch-{dev.type}"
+        return self.search_backend
 
     # -- pairing with an embedder ------------------------------------------------------
     def load_embedder(self, plugin: EmbedderPlugin, *, device: str = "cpu",
@@ -184,17 +246,25 @@ class Library:
         if weights is None:
             rows, dist = self.searcher.search(vector, k * self.rows_per_item)
         else:
-            rows, dist = self._weighted(vector, k * self.rows_per_item, weights)
+            scaled = np.asarray(vector, np.float32) * self.query_scale(weights)
+            rows, neg_ip = self.searcher.search(scaled, k * self.rows_per_item)
+            dist = self.weighted_distances(neg_ip, weights)
+        return self.best_items(rows, dist, k)
+
+    def best_items(self, rows: np.ndarray, distances: np.ndarray,
+                   k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The first ``k`` distinct items owning ``rows`` (best first), with distances."""
         items = self.row_item[rows]
         _, first = np.unique(items, return_index=True)
         keep = np.sort(first)[:k]
-        return items[keep].astype(np.int64), dist[keep]
+        return items[keep].astype(np.int64), distances[keep]
 
-    def _weighted(self, vector: np.ndarray, k: int, weights: np.ndarray):
-        """Inner-product search with each query subspace scaled by its weight.
+    def query_scale(self, weights: np.ndarray) -> np.ndarray:
+        """Per-dimension factors of a weighted query, shape (dim,) (1 outside subspaces).
 
         With unit subspaces ``‖q_s - x_s‖² = 2 - 2 q_s·x_s``, so ``Σ w_s ‖q_s - x_s‖² =
-        2 Σ w_s - 2 Σ (w_s q_s)·x_s``: the largest scaled inner product is the nearest.
+        2 Σ w_s - 2 Σ (w_s q_s)·x_s``: the largest inner product of the scaled query is the
+        nearest (see :meth:`weighted_distances`).
         """
         slices = self.subspaces
         w = np.asarray(weights, np.float32)
@@ -203,11 +273,15 @@ class Library:
                 f"library {self.path}: subspace weights need an inner-product library with "
                 f"{len(w)} subspaces (it has metric {self.manifest.metric!r} and "
                 f"{len(slices)} subspaces)")
-        q = np.array(vector, np.float32)
+        scale = np.ones(self.manifest.dim, np.float32)
         for (lo, hi), ws in zip(slices, w, strict=True):
-            q[lo:hi] *= ws
-        rows, neg_ip = self.searcher.search(q, k)  # ip searchers report -<q, x>
-        return rows, (2 * w.sum() + 2 * neg_ip).astype(np.float32)
+            scale[lo:hi] = ws
+        return scale
+
+    @staticmethod
+    def weighted_distances(neg_ip: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """``Σ w_s ‖q_s - x_s‖²`` from an ip search's ``-<scaled q, x>`` distances."""
+        return (2 * np.asarray(weights, np.float32).sum() + 2 * neg_ip).astype(np.float32)
 
     def project(self, vector: np.ndarray) -> np.ndarray:
         """Position of a vector (shape (dim,)) in the library's 3-D map, shape (3,)."""
@@ -219,7 +293,7 @@ class Library:
 
     def vectors(self) -> np.ndarray | None:
         """Every stored vector (row order), or None when the index keeps only codes."""
-        return stored_vectors(self.searcher.index)
+        return stored_vectors(self.index)
 
     def file_stats(self) -> dict[str, FileStat]:
         """The source files it was built from: relative path -> (size, mtime_ns)."""
