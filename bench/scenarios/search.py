@@ -78,7 +78,7 @@ class Plan:
     n_queries: int
     gpu: bool
     indexes: tuple[str, ...] = ("hnsw", "ivf", "ivfpq", "kdtree")
-    torch_gpu: bool = False
+    torch_device: str | None = None
 
 
 def _plan(args: argparse.Namespace) -> Plan:
@@ -96,7 +96,15 @@ def _plan(args: argparse.Namespace) -> Plan:
                 dims=tuple(int(d) for d in dims.split(",")), repeats=repeats,
                 warmup=min(20, repeats), max_seconds=1.0 if quick else 3.0,
                 n_queries=200 if quick else 1000, gpu=gpu, indexes=indexes,
-                torch_gpu=getattr(args, "device", "cpu") == "cuda")
+                torch_device=_torch_device(args))
+
+
+def _torch_device(args: argparse.Namespace) -> str | None:
+    """Where the torch exact search is measured: CUDA when asked for and present."""
+    import torch
+
+    return "cuda" if getattr(args, "device", "cpu") == "cuda" and torch.cuda.is_available() \
+        else None
 
 
 # ---------------------------------------------------------------- data
@@ -322,11 +330,8 @@ class SearchBench:
         self._measure(cell, "flat", flat, [("-", lambda: None)], build_s)
         if self.gpu_res is not None:
             self._measure_gpu(cell, "flat", flat, [("-", lambda: None)])
-        if self.plan.torch_gpu:
-            import torch
-
-            self._measure_torch_gpu(cell)
-            torch.cuda.empty_cache()  # its library copy is gone: give the memory back
+        if self.plan.torch_device:
+            self._measure_torch(cell, self.plan.torch_device)
         del flat
         for kind in KINDS:
             if kind.name in self.plan.indexes and \
@@ -403,18 +408,19 @@ class SearchBench:
                 build_s = copy_s if label.startswith("gpu-") else float("nan")
                 self._row(cell, label, param, batch, timing, recall, build_s, None)
 
-    def _measure_torch_gpu(self, cell: Cell) -> None:
-        """The exact torch search on the GPU; ``build_s`` is the copy to the device."""
+    def _measure_torch(self, cell: Cell, device: str) -> None:
+        """The exact torch search on ``device``; ``build_s`` is the copy to the device."""
         import torch
 
         from rtsim.features.graphs import GraphedCall
         from rtsim.index.torch_search import TorchSearcher
 
+        sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
         t0 = time.perf_counter()
-        searcher = TorchSearcher(cell.x, metric="cosine", device="cuda")
-        torch.cuda.synchronize()
+        searcher = TorchSearcher(cell.x, metric="cosine", device=device)
+        sync()
         copy_s = time.perf_counter() - t0
-        queries = torch.from_numpy(cell.queries).cuda()
+        queries = torch.from_numpy(cell.queries).to(device)
         with torch.inference_mode():
             found = torch.cat([searcher.search_tensor(queries[i:i + GPU_BATCH], K)[0]
                                for i in range(0, len(queries), GPU_BATCH)]).cpu().numpy()
@@ -422,12 +428,12 @@ class SearchBench:
                                 name="torch search")
         recall = recall_at_k(found, cell.truth)
 
-        def replayed(q):
+        def replayed(q, k):  # k is the captured K
             rows, _ = graph(torch.from_numpy(q[None]))
             return rows.cpu()
 
-        def batched(q):
-            return searcher.search_tensor(torch.from_numpy(q).cuda(), K)[0].cpu()
+        def batched(q, k):
+            return searcher.search_tensor(torch.from_numpy(q).to(device), k)[0].cpu()
 
         runs = (("torch-gpu", 1, searcher.search), ("torch-gpu-graph", 1, replayed),
                 ("torch-gpu", GPU_BATCH, batched))
@@ -438,6 +444,9 @@ class SearchBench:
         self.report.extra[f"torch_gpu/{cell.label}"] = {
             "precision": searcher.precision, "candidates": searcher.candidates,
             "graph_captured": graph.captured, "recall10": recall, "copy_s": round(copy_s, 2)}
+        if device == "cuda":
+            del searcher, graph  # noqa: F821 (closures are done with them)
+            torch.cuda.empty_cache()  # give the library copy's memory back
 
     def _time(self, stage: str, search, queries: np.ndarray, batch: int) -> dict:
         rows = [queries[i:i + batch] for i in range(0, len(queries) - batch + 1, batch)]

@@ -58,6 +58,11 @@ class Projection:
         )
 
 
+#: The PCA of a larger library is fitted on this many rows (a seeded sample); the
+#: centring and scale still see every row.
+PCA_FIT_ROWS = 200_000
+
+
 def fit_projection(vectors: np.ndarray, *, native: bool) -> Projection:
     """Fit the map of a library's vectors (shape (n, dim))."""
     v = np.asarray(vectors, np.float64)
@@ -65,8 +70,10 @@ def fit_projection(vectors: np.ndarray, *, native: bool) -> Projection:
     if native:
         mean, comps = np.zeros(dim), np.eye(3, dim)
     else:
-        mean = v.mean(axis=0)
-        _, _, vt = np.linalg.svd(v - mean, full_matrices=False)
+        fit = v if len(v) <= PCA_FIT_ROWS else \
+            v[np.sort(np.random.default_rng(0).choice(len(v), PCA_FIT_ROWS, replace=False))]
+        mean = fit.mean(axis=0)
+        _, _, vt = np.linalg.svd(fit - mean, full_matrices=False)
         comps = np.zeros((3, dim))
         comps[: min(3, len(vt))] = vt[:3]
     raw = (v - mean) @ comps.T

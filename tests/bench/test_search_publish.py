@@ -166,3 +166,15 @@ def test_search_gpu_rows_with_a_stand_in_gpu(monkeypatch):
             "gpu-ivf-np4/2e3x3", "ivf-np4-b64/2e3x3"} <= set(report.stages)
     assert any(row["index"] == "gpu-flat" and row["recall10"] == 1.0 for row in report.rows)
     assert any(note.startswith("2e3x3 CPU vs GPU: flat batch 1:") for note in report.notes)
+
+
+def test_search_torch_rows_with_the_cpu_standing_in(monkeypatch):
+    """The torch exact-search rows of --device cuda, measured on the CPU: recall 1.0."""
+    monkeypatch.setattr(search, "_torch_device", lambda args: "cpu")
+    report = search.run(quick_args(sizes="2e3", dims="32", indexes="kdtree"))
+    assert_stages(report)
+    assert {"torch-gpu/2e3x32", "torch-gpu-graph/2e3x32", "torch-gpu-b64/2e3x32"} <= \
+        set(report.stages)
+    rows = [r for r in report.rows if r["index"].startswith("torch-gpu")]
+    assert len(rows) == 3 and all(r["recall10"] == 1.0 for r in rows)
+    assert report.extra["torch_gpu/2e3x32"]["graph_captured"] is False  # no CUDA here

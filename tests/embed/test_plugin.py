@@ -81,3 +81,17 @@ def test_load_state_refuses_pickle_and_garbage(tmp_path):
         load_state(tmp_path / "bad.safetensors")
     with pytest.raises(EmbedderError, match="not found"):
         load_state(tmp_path / "missing.safetensors")
+
+
+def test_cudagraph_backend_computes_what_eager_computes(caplog):
+    """On the CPU it runs eagerly, with a warning saying so."""
+    plugin = get("timbre")
+    x = np.random.default_rng(0).standard_normal((1, plugin.spec.window, plugin.spec.n_bins))
+    x = x.astype(np.float32)
+    want = plugin.load(backend="eager")(x)
+    with caplog.at_level("WARNING"):
+        got = plugin.load(backend="cudagraph")(x)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    assert "backend='cudagraph' needs a CUDA device" in caplog.text
+    with pytest.raises(EmbedderError, match="backend='fast'"):
+        plugin.load(backend="fast")

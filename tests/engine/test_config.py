@@ -104,3 +104,14 @@ def test_every_error_of_a_config_is_reported_at_once():
     assert len(lines) == 5, lines
     for want in ("silence_db=nan", "port=0", "['colour']", "embedder[0].k='many'", "k=99"):
         assert any(want in line for line in lines), want
+
+
+def test_backends_and_search_are_checked_and_agree_with_the_embed_layer():
+    from rtsim.embed.backends import BACKENDS as EMBED_BACKENDS
+    from rtsim.engine.config import BACKENDS
+    from rtsim.engine.settings import EngineConfig
+
+    assert BACKENDS == EMBED_BACKENDS
+    with pytest.raises(ConfigError, match="search='gpu' must be auto, faiss or torch"):
+        EngineConfig(search="gpu")
+    assert EngineConfig(search="torch").search == "torch"
