@@ -2,6 +2,7 @@
 # The GPU check of issue 12, as one script for a lent GPU machine (about 8 minutes on an H100).
 #
 #   bash bench/gpu_check.sh OUT_DIR [WHEEL_DIR]
+#   STEPS="search-1e7 latency-timbre-graph" bash bench/gpu_check.sh OUT_DIR   (a subset)
 #
 # Installs the project's wheel and its pure dependencies from WHEEL_DIR (default .whl) into
 # /tmp/site, runs the tests marked `cuda` and the GPU bench scenarios from a folder where
@@ -22,9 +23,11 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
 WORK=/tmp/rtsim-gpu && rm -rf "$WORK" && mkdir -p "$WORK" && cp -r "$REPO/tests" "$WORK/"
 printf '[pytest]\nmarkers =\n    cuda: needs a CUDA device\n    slow: slow\n' > "$WORK/pytest.ini"
 cd "$WORK" || exit 1
-rtsim() { python3 -c 'import sys; from rtsim.cli.main import main; sys.exit(main())' "$@"; }
+mkdir -p bin && printf '#!/bin/sh\nexec python3 -c "import sys; from rtsim.cli.main import main; sys.exit(main())" "$@"\n' \
+  > bin/rtsim && chmod +x bin/rtsim && export PATH=$WORK/bin:$PATH
 step() {  # step NAME SECONDS COMMAND...: run with a time limit, log how it ended
   local name=$1 limit=$2; shift 2
+  if [ -n "${STEPS:-}" ] && [[ " $STEPS " != *" $name "* ]]; then return; fi
   local t0=$SECONDS
   echo "=== $name"
   timeout "$limit" "$@"; local rc=$?
@@ -36,6 +39,9 @@ step frontend 90 rtsim bench frontend --device cuda --repeats 200 --json "$OUT/f
 step latency-timbre-graph 150 rtsim bench latency --device cuda --embedders timbre \
   --library-size 1e6 --index flat --search torch --backend cudagraph --seconds 20 \
   --json "$OUT/latency-timbre-graph.json"
+step latency-timbre-graph-si0.1 40 rtsim bench latency --device cuda --embedders timbre \
+  --library-size 1e6 --index flat --search torch --backend cudagraph --seconds 15 \
+  --switch-interval-ms 0.1 --json "$OUT/latency-timbre-graph-si0.1.json"
 step latency-timbre-eager 40 rtsim bench latency --device cuda --embedders timbre \
   --library-size 1e6 --index flat --search torch --backend eager --seconds 15 \
   --json "$OUT/latency-timbre-eager.json"
@@ -44,6 +50,12 @@ step latency-all-graph 200 rtsim bench latency --device cuda \
   --search torch --backend cudagraph --seconds 20 --json "$OUT/latency-all-graph.json"
 step search 200 rtsim bench search --device cuda --sizes 1e6,1e7 --dims 256 --indexes kdtree \
   --threads 16 --repeats 300 --json "$OUT/search.json"
+step search-1e7 200 rtsim bench search --device cuda --sizes 1e7 --dims 256 --indexes kdtree \
+  --threads 16 --repeats 300 --quick --json "$OUT/search-1e7.json"
+step latency-all-graph-si0.1 150 rtsim bench latency --device cuda \
+  --embedders timbre,stem/mix,disentangled,sample --library-size 1e6 --index flat \
+  --search torch --backend cudagraph --seconds 10 --switch-interval-ms 0.1 \
+  --json "$OUT/latency-all-graph-si0.1.json"
 step embed 90 rtsim bench embed --device cuda --backends eager,torchscript,cudagraph \
   --embedders timbre,stem/mix,disentangled,sample --repeats 300 --json "$OUT/embed.json"
 echo "=== done in $SECONDS s"

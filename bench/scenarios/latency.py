@@ -31,7 +31,9 @@ def engine_config(args, *, clip, libraries: dict, osc_port: int, loop: bool = Tr
     return load_config(None, patch={
         "source": source,
         "engine": {"device": args.device, "threads": args.threads,
-                   "search": getattr(args, "search", None) or "auto"},
+                   "search": getattr(args, "search", None) or "auto",
+                   **({"switch_interval_ms": args.switch_interval_ms}
+                      if getattr(args, "switch_interval_ms", None) else {})},
         "embedder": [{"name": n, "library": str(lib), "k": 5, "backend": backends.get(n, default),
                       "update_divisor": args.update_divisor,
                       "stability": args.stability}

@@ -224,6 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "(default all; --quick: eager,torchscript)")
     bench.add_argument("--search", default="auto", choices=("auto", "faiss", "torch"),
                        help="latency: who searches the libraries ([engine] search)")
+    bench.add_argument("--switch-interval-ms", type=number(float, low=0.05),
+                       help="latency: [engine] switch_interval_ms (default 0.5)")
     bench.add_argument("--index", choices=("auto", "flat", "hnsw", "ivf"), default="auto",
                        help="latency: index kind of the bench libraries (flat builds fastest)")
     bench.set_defaults(func="rtsim.bench.cli:cmd_bench", command_line=None)

@@ -145,6 +145,8 @@ class FrontEnd(torch.nn.Module):
             return torch.from_numpy(self._frames_cpu(np.ascontiguousarray(w, np.float32)))
         if self._graph is not None and len(windows) == 1 and isinstance(windows, np.ndarray):
             return self._graphed_frame(windows)
+        if isinstance(windows, np.ndarray) and not windows.flags.writeable:
+            windows = np.ascontiguousarray(windows)  # strided views: torch wants writable
         w = torch.as_tensor(windows, dtype=torch.float32).to(self.device, non_blocking=True)
         return self._frames_torch(w)
 

@@ -74,7 +74,8 @@ class GraphedCall:
         """Copy ``inputs`` into the static buffers and replay (or call ``fn`` eagerly)."""
         if self.graph is None:
             return self.fn(*inputs)
-        for buf, x in zip(self.static_in, inputs, strict=True):
-            buf.copy_(x, non_blocking=True)
-        self.graph.replay()
+        with torch.inference_mode():  # the static buffers were made in inference mode
+            for buf, x in zip(self.static_in, inputs, strict=True):
+                buf.copy_(x, non_blocking=True)
+            self.graph.replay()
         return self.static_out

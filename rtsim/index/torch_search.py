@@ -7,7 +7,10 @@ them, see :mod:`rtsim.engine.device_hop`):
 
 1. every row is scored against the query with one matrix product over a copy of the
    library in ``precision`` (fp16 on CUDA: half the bytes to read, and the full scan is
-   bound by memory bandwidth). That copy is centred on the library's mean, which changes
+   bound by memory bandwidth), accumulated and returned in fp32 where torch can
+   (``torch.mm(..., out_dtype=torch.float32)``), so that scores are not rounded to fp16
+   (about 5e-4 of a score, the spacing of tightly clustered neighbours in a 10^7-row
+   library). That copy is centred on the library's mean, which changes
    no ranking (L2 is translation-invariant; an inner product shifts by the same
    ``<mean, q>`` for every row) but keeps fp16's relative precision for the differences
    between rows rather than for their common offset;
@@ -15,10 +18,10 @@ them, see :mod:`rtsim.engine.device_hop`):
    (``Σ (x - q)²`` for L2, ``<x, q>`` otherwise, as FAISS computes a single query) and
    the k best of them are returned, best first.
 
-A true neighbour is missed only when fp16 rounding (about 5e-4 of a score) pushes it
-below the ``candidates``-th row, which needs over ``candidates - k`` rows within that
-margin of it. Libraries that would not fit in the device's free memory are refused with
-a message naming the sizes (no sharding).
+A true neighbour is missed only when rounding in the first pass pushes it below the
+``candidates``-th row, which needs over ``candidates - k`` rows within that margin of it.
+Libraries that would not fit in the device's free memory are refused with a message
+naming the sizes (no sharding).
 """
 
 from __future__ import annotations
@@ -63,7 +66,7 @@ class TorchSearcher:
     """
 
     def __init__(self, vectors: np.ndarray, *, metric: str, device: str | torch.device = "cpu",
-                 precision: str = "auto", candidates: int = 64,
+                 precision: str = "auto", candidates: int = 128,
                  free_bytes: int | None = None) -> None:
         if precision not in PRECISIONS:
             raise LibraryError(f"precision={precision!r} must be one of {PRECISIONS}")
@@ -90,6 +93,7 @@ class TorchSearcher:
         self._low = centred.half() if precision == "float16" else centred
         self._half_norm = 0.5 * (centred * centred).sum(1) if metric == "l2" else None
         del centred
+        self._fp32_out = self._low.dtype == torch.float16 and _mm_fp32_out(self.device)
 
     @property
     def count(self) -> int:
@@ -118,10 +122,9 @@ class TorchSearcher:
         """
         c = min(self.count, max(self.candidates, 4 * k))
         if self._half_norm is not None:  # nearest: largest <x, q> - |x|²/2, all centred
-            score = (self._low @ (queries - self._mean).to(self._low.dtype).T).float() \
-                - self._half_norm[:, None]  # (n, b)
+            score = self._scan(queries - self._mean).float() - self._half_norm[:, None]
         else:
-            score = self._low @ queries.to(self._low.dtype).T
+            score = self._scan(queries)  # (n, b)
         cand = score.topk(c, dim=0, sorted=False).indices.T  # (b, c)
         rows = self._exact[cand]  # (b, c, dim)
         if self.metric == "l2":
@@ -132,6 +135,13 @@ class TorchSearcher:
             raw = (rows * queries[:, None, :]).sum(-1)
             best = raw.topk(k, dim=1, largest=True)
         return cand.gather(1, best.indices), best.values
+
+    def _scan(self, queries: torch.Tensor) -> torch.Tensor:
+        """First-pass scores of every row, shape (n, b)."""
+        q = queries.to(self._low.dtype).T
+        if self._fp32_out:
+            return torch.mm(self._low, q, out_dtype=torch.float32)
+        return self._low @ q
 
     def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Nearest neighbours of one query: ids, then distances ascending.
@@ -147,3 +157,12 @@ class TorchSearcher:
         with torch.inference_mode():
             rows, raw = self.search_tensor(torch.from_numpy(q).to(self.device), k)
         return rows[0].cpu().numpy(), reported_distances(raw[0].cpu().numpy(), self.metric)
+
+
+def _mm_fp32_out(device: torch.device) -> bool:
+    """True when this torch multiplies fp16 matrices into fp32 on ``device``."""
+    a = torch.ones((4, 8), dtype=torch.float16, device=device)
+    try:
+        return torch.mm(a, a.T, out_dtype=torch.float32).dtype == torch.float32
+    except (TypeError, RuntimeError, NotImplementedError):
+        return False
