@@ -59,7 +59,25 @@ def cli_patch(args: argparse.Namespace) -> dict[str, Any]:
         patch.setdefault("zmq", {})["enabled"] = False
     if args.device:
         patch["engine"] = {"device": args.device}
+    play = _play_patch(args)
+    if play:
+        patch["play"] = play
     return patch
+
+
+def _play_patch(args: argparse.Namespace) -> dict[str, Any]:
+    """``[play]`` values from ``--play``, ``--play-to`` and ``--play-mode``."""
+    play: dict[str, Any] = {}
+    if getattr(args, "play", False) or getattr(args, "play_to", None):
+        play["enabled"] = True
+    if getattr(args, "play_to", None):
+        play["to_file"] = args.play_to
+        clip = getattr(args, "input", None)
+        if clip:  # the input beside the matches: first channel, matches on the second
+            play["input_path"] = clip
+    if getattr(args, "play_mode", None):
+        play["mode"] = args.play_mode
+    return play
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -99,12 +117,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     first = assets[names[0]]
     patch = {
         "source": {"kind": "file", "path": str(first.clip), "loop": args.loop,
-                   "realtime": not args.fast},
+                   "realtime": not (args.fast or args.play_to)},
         "embedder": [{"name": n, "library": str(a.library), "k": 5} for n, a in assets.items()],
         "engine": {"device": device},
     }
     from rtsim.engine.config import merge
 
+    if args.play or args.play_to:  # the first embedder's matches play; the others stay off
+        patch["play"] = {"modes": {n: "off" for n in names[1:]}}
+    if args.play_to:  # the performance on the first channel, its matches on the second
+        patch["play"]["input_path"] = str(first.clip)
     cfg = load_config(None, patch=merge(patch, cli_patch(args)), overrides=args.set)
     print(f"rtsim demo: {len(first.score)} notes from {first.samples} -> OSC "
           f"{cfg.osc.host}:{cfg.osc.port}" + ("" if cfg.osc.enabled else " (off)")

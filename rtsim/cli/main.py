@@ -256,6 +256,14 @@ def _add_output_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--no-view", action="store_true", help="status lines instead of the live view")
     g.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override any config field, e.g. --set onset.threshold_db=-35")
+    g = p.add_argument_group("hear it (the built-in sampler, [play])")
+    g.add_argument("--play", action="store_true",
+                   help="play the matched samples on the default output (or [play] device)")
+    g.add_argument("--play-to", metavar="WAV",
+                   help="render what would play into a WAV file instead (exactly timed)")
+    g.add_argument("--play-mode", choices=("trigger", "follow", "off"),
+                   help="trigger: each onset plays its match; follow: cross-fade to every "
+                   "hop's best match (mosaicing)")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -38,6 +38,7 @@ from rtsim.audio.sources import SourceConfig
 from rtsim.engine.settings import ControlConfig, EngineConfig
 from rtsim.errors import ConfigError
 from rtsim.features.onset import OnsetConfig
+from rtsim.play.config import PlayConfig
 from rtsim.publish.osc_publisher import OscConfig
 from rtsim.publish.zmq import ZmqConfig
 
@@ -113,6 +114,7 @@ class RtsimConfig:
     osc: OscConfig = field(default_factory=OscConfig)
     zmq: ZmqConfig = field(default_factory=ZmqConfig)
     control: ControlConfig = field(default_factory=ControlConfig)
+    play: PlayConfig = field(default_factory=PlayConfig)
 
 
 def load_config(path: str | Path | None = None, *, patch: dict[str, Any] | None = None,
@@ -256,6 +258,12 @@ def _coerce(tp: Any, value: Any, where: str) -> Any:
         return tuple(out)
     if is_dataclass(tp):
         return _build(tp, value, where)
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}={value!r} must be a table")
+        key_type, value_type = typing.get_args(tp)
+        return {_coerce(key_type, k, where): _coerce(value_type, v, f"{where}.{k}")
+                for k, v in value.items()}
     if tp is float and isinstance(value, int | float) and not isinstance(value, bool):
         if not math.isfinite(value):
             raise ConfigError(f"{where}={value!r} must be a finite number")
@@ -313,6 +321,8 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, tuple | list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if dataclasses.is_dataclass(value):
-        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in
-                                dataclasses.asdict(value).items() if v is not None) + " }"
+        value = {k: v for k, v in dataclasses.asdict(value).items() if v is not None}
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_toml_value(str(k))} = {_toml_value(v)}"
+                                for k, v in value.items()) + " }"
     raise ConfigError(f"cannot write {value!r} as TOML")

@@ -22,7 +22,8 @@ from rtsim.errors import ConfigError
 from rtsim.features.device import limit_threads, resolve_device
 from rtsim.index import Library
 
-__all__ = ["resolve_device", "build_engine", "open_publishers", "limit_threads"]
+__all__ = ["resolve_device", "build_engine", "open_publishers", "open_sampler",
+           "limit_threads"]
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,13 @@ def open_publishers(cfg: RtsimConfig, pipelines: Sequence[Pipeline]) -> list[Pub
     if cfg.zmq.enabled:
         pubs.append(ZmqPublisher(cfg.zmq))
     return pubs
+
+
+def open_sampler(cfg: RtsimConfig, pipelines: Sequence[Pipeline], source) -> Publisher:
+    """The built-in sampler ``[play]`` describes (a file render is timed by ``source``)."""
+    from rtsim.play.sampler import Sampler
+
+    return Sampler(cfg.play, pipelines, origin=lambda: getattr(source, "start_time", None))
 
 
 def build_engine(cfg: RtsimConfig, *, extra_publishers: Sequence[Publisher] = ()) -> Engine:
@@ -69,6 +77,14 @@ def build_engine(cfg: RtsimConfig, *, extra_publishers: Sequence[Publisher] = ()
         raise ConfigError("every configured embedder is disabled")
     publishers = open_publishers(cfg, [r.pipeline for r in routes])
     source = open_source(cfg.source)
+    try:
+        if cfg.play.enabled:
+            publishers.append(open_sampler(cfg, [r.pipeline for r in routes], source))
+    except BaseException:
+        source.stop()
+        for p in publishers:
+            p.close()
+        raise
     try:
         engine = Engine(source=source, routes=routes,
                         publishers=[*publishers, *extra_publishers], config=cfg.engine,
