@@ -61,6 +61,8 @@ class Commands:
             return self._switch_library(pipeline, args[0])
         if spec.key == "reload":
             return self._reload_model(pipeline)
+        if spec.key == "play":
+            return self._play_mode(pipeline, args[0])
         raise WireError(f"{address}: not supported by this engine yet")
 
     def _set_k(self, pipeline, k: int):
@@ -84,6 +86,17 @@ class Commands:
                 pub.install(pipeline.name, lay)
 
         return apply
+
+    def _play_mode(self, pipeline, mode: str):
+        """The sampler's mode for ``pipeline`` (refused when no sampler runs)."""
+        from rtsim.play.config import MODES
+
+        samplers = [p for p in self.engine.publishers if hasattr(p, "set_mode")]
+        if not samplers:
+            raise WireError("the built-in sampler is off: enable [play] (rtsim run --play)")
+        if mode not in MODES:
+            raise WireError(f"play mode {mode!r} must be one of {', '.join(MODES)}")
+        return lambda: samplers[0].set_mode(pipeline.name, mode)
 
     def _pipeline(self, name: str):
         for p in self.engine.pipelines:

@@ -328,3 +328,37 @@ def test_raising_k_over_osc_recompiles_the_bundle_layout(tmp_path, one_shot_libr
         engine.stop()
         engine.join(5)
         rx.close()
+
+
+def test_the_sampler_mode_changes_over_osc(tmp_path, one_shot_library):
+    """/rtsim/ctl/<embedder>/play switches trigger -> off; refused without a sampler."""
+    clip = write_clip(tmp_path / "c.wav", [(0.2 + 0.5 * i, "pluck", 60) for i in range(12)],
+                      seconds=6.5)
+    cfg = load_config(None, patch={
+        "source": {"kind": "file", "path": str(clip), "realtime": True},
+        "embedder": [{"name": "pca", "library": str(one_shot_library), "k": 2}],
+        "osc": {"enabled": False}, "zmq": {"enabled": False}, "engine": {"device": "cpu"},
+        "control": {"port": 0}, "play": {"enabled": True, "to_file": str(tmp_path / "o.wav")}})
+    engine = build_engine(cfg)
+    sampler = next(p for p in engine.publishers if hasattr(p, "set_mode"))
+    engine.start()
+    try:
+        osc = _Client(engine.control.port)
+        assert wait_until(lambda: sampler.counters["played"] >= 2, timeout=10)
+        _, (_, status, detail) = osc.ask("/rtsim/ctl/pca/play", "s", ["loud"])
+        assert status == "error" and "play mode 'loud'" in detail
+        assert osc.ask("/rtsim/ctl/pca/play", "s", ["off"])[1][1] == "ok"
+        assert wait_until(lambda: sampler.modes["pca"] == "off")
+        played = sampler.counters["played"]
+        time.sleep(1.2)  # two more onsets, not played
+        assert sampler.counters["played"] == played
+    finally:
+        engine.stop()
+        engine.join(5)
+        sampler.close()
+
+
+def test_play_mode_needs_a_sampler(running):
+    engine, col, osc, req = running
+    _, (_, status, detail) = osc.ask("/rtsim/ctl/pca/play", "s", ["follow"])
+    assert status == "error" and "sampler is off" in detail
