@@ -64,6 +64,7 @@ class Sampler:
         self.groups = {name: i + 1 for i, name in enumerate(self.pipelines)}
         self.following: dict[str, int] = dict.fromkeys(self.pipelines, -1)
         self.counters = {"played": 0, "followed": 0, "empty_items": 0}
+        self._latest = 0.0  # capture time of the newest event (a mode change happens then)
         self.mixer = mixer = Mixer(list(self.pools.values()), channels=cfg.channels,
                                    block=cfg.block)
         # with the input on channel 0 of a file, the matches go to channel 1
@@ -81,12 +82,13 @@ class Sampler:
             raise ConfigError(f"play mode {mode!r} for {embedder!r}: modes are {MODES}, "
                               f"embedders {sorted(self.modes)}")
         if self.modes[embedder] == "follow" and mode != "follow":
-            self._stop_following(embedder, None)
+            self._stop_following(embedder, self._latest)
         self.modes[embedder] = mode
 
     # -- the publisher interface ---------------------------------------------------------
     def publish_trigger(self, ev) -> None:
         """Play the trigger's match (``trigger`` mode)."""
+        self._latest = max(self._latest, ev.capture_time)
         if self.modes.get(ev.embedder) != "trigger":
             return
         gain = self.cfg.gain * 10 ** ((min(ev.level_db, self.cfg.velocity_db)
@@ -97,6 +99,7 @@ class Sampler:
     def publish_hop(self, ev) -> None:
         """Cross-fade to a new best match (``follow`` mode)."""
         name = ev.embedder
+        self._latest = max(self._latest, ev.capture_time)
         if self.modes.get(name) != "follow":
             return
         if ev.silent or len(ev.ids) == 0:
@@ -135,12 +138,12 @@ class Sampler:
         self.output.at(when, lambda: pool.play(start, length, gains=gains, group=group))
         return True
 
-    def _stop_following(self, name: str, when: float | None) -> None:
+    def _stop_following(self, name: str, when: float) -> None:
         if self.following[name] < 0:
             return
         self.following[name] = -1
         pool, group = self.pools[name], self.groups[name]
-        self.output.at(when if when is not None else 0.0, lambda: pool.stop(group))
+        self.output.at(when, lambda: pool.stop(group))
 
     def _bank(self, name: str) -> SampleBank:
         """The bank of the pipeline's current library (reloaded after a switch)."""

@@ -113,3 +113,23 @@ def test_cli_play_to_renders_audible_matches(tmp_path, clip, one_shot_library):
     x, sr = sf.read(out, dtype="float32")
     assert sr == RATE and x.shape[1] == 2
     assert np.abs(x[:, 1]).max() > 0.05 and np.abs(x[:, 0]).max() > 0.1
+
+
+def test_a_mode_change_stops_the_follow_voice_when_it_happens(tmp_path, one_shot_library):
+    """In a file render the fade-out lands at the newest event's time, not at the start."""
+    class Pipe:
+        name, library = "pca", Library.open(one_shot_library)
+
+    class Hop:
+        embedder, silent, ids = "pca", False, np.array([3])
+
+        def __init__(self, t):
+            self.capture_time = t
+
+    s = Sampler(PlayConfig(enabled=True, mode="follow", to_file=str(tmp_path / "f.wav")),
+                [Pipe()])
+    s.publish_hop(Hop(100.0))
+    s.publish_hop(Hop(100.5))  # same best match: no new voice
+    s.set_mode("pca", "off")
+    assert [when for when, _ in s.output.requests] == [100.0, 100.5]
+    assert s.counters["followed"] == 1 and s.modes["pca"] == "off"
