@@ -13,6 +13,7 @@ from pathlib import Path
 
 from rtsim import __version__
 from rtsim.demo import DEMO_EMBEDDERS
+from rtsim.play.config import MODES as PLAY_MODES
 
 __all__ = ["main", "build_parser", "number"]
 
@@ -261,7 +262,7 @@ def _add_output_args(p: argparse.ArgumentParser) -> None:
                    help="play the matched samples on the default output (or [play] device)")
     g.add_argument("--play-to", metavar="WAV",
                    help="render what would play into a WAV file instead (exactly timed)")
-    g.add_argument("--play-mode", choices=("trigger", "follow", "off"),
+    g.add_argument("--play-mode", choices=PLAY_MODES,
                    help="trigger: each onset plays its match; follow: cross-fade to every "
                    "hop's best match (mosaicing)")
 

@@ -190,12 +190,16 @@ class Pipeline:
         """The device hop of a placed library and an embedder (prepared for ``k``), if any."""
         hop = device_hop_for(embedder, library.searcher, graphs=embedder.backend == "cudagraph")
         if hop is not None:
-            hop.prepare(min(self.k * library.rows_per_item, library.searcher.count))
+            hop.prepare(self._rows_wanted(library))
         return hop
 
-    def _rows_wanted(self) -> int:
-        """Rows searched per hop: enough for ``k`` distinct items."""
-        return min(self.k * self.library.rows_per_item, self.library.searcher.count)
+    def _rows_wanted(self, library: Library | None = None) -> int:
+        """Rows searched per hop: enough for ``k`` distinct items of ``library``.
+
+        ``library`` defaults to the current one.
+        """
+        library = library or self.library
+        return min(self.k * library.rows_per_item, library.searcher.count)
 
     def note_onset(self, capture_time: float, level_db: float) -> None:
         """An onset on this pipeline's input: its next match after it becomes a trigger."""
@@ -309,11 +313,9 @@ class Pipeline:
         return [ev, *self._trigger(ev)]
 
     def _search(self, rows: np.ndarray, raw: np.ndarray):
-        """The device hop's rows as items and reported distances (as Library.search)."""
+        """The device hop's rows and raw scores as items and distances (as Library.search)."""
         dist = reported_distances(raw, self.library.manifest.metric)
-        if self.weights is not None:
-            dist = self.library.weighted_distances(dist, self.weights)
-        return self.library.best_items(rows, dist, self.k)
+        return self.library.best_items(rows, dist, self.k, weights=self.weights)
 
     def _query(self, vector: np.ndarray) -> np.ndarray:
         """The search query: the live vector with pinned subspaces replaced."""

@@ -76,28 +76,18 @@ def build_engine(cfg: RtsimConfig, *, extra_publishers: Sequence[Publisher] = ()
     if not routes:
         raise ConfigError("every configured embedder is disabled")
     publishers = open_publishers(cfg, [r.pipeline for r in routes])
-    source = open_source(cfg.source)
-    try:
+    source = None
+    try:  # whatever fails, what was opened so far is closed again
+        source = open_source(cfg.source)
         if cfg.play.enabled:
             publishers.append(open_sampler(cfg, [r.pipeline for r in routes], source))
-    except BaseException:
-        source.stop()
-        for p in publishers:
-            p.close()
-        raise
-    try:
         engine = Engine(source=source, routes=routes,
                         publishers=[*publishers, *extra_publishers], config=cfg.engine,
                         onset=cfg.onset, realtime=realtime)
-    except BaseException:
-        source.stop()
-        for p in publishers:
-            p.close()
-        raise
-    try:
         engine.control = ControlPlane(engine, cfg.control)
     except BaseException:
-        source.stop()
+        if source is not None:
+            source.stop()
         for p in publishers:
             p.close()
         raise

@@ -243,17 +243,20 @@ class Library:
         ids : np.ndarray, shape (m,), int64, m <= k
         distances : np.ndarray, shape (m,), float32, ascending
         """
-        if weights is None:
-            rows, dist = self.searcher.search(vector, k * self.rows_per_item)
-        else:
-            scaled = np.asarray(vector, np.float32) * self.query_scale(weights)
-            rows, neg_ip = self.searcher.search(scaled, k * self.rows_per_item)
-            dist = self.weighted_distances(neg_ip, weights)
-        return self.best_items(rows, dist, k)
+        if weights is not None:
+            vector = np.asarray(vector, np.float32) * self.query_scale(weights)
+        rows, dist = self.searcher.search(vector, k * self.rows_per_item)
+        return self.best_items(rows, dist, k, weights=weights)
 
-    def best_items(self, rows: np.ndarray, distances: np.ndarray,
-                   k: int) -> tuple[np.ndarray, np.ndarray]:
-        """The first ``k`` distinct items owning ``rows`` (best first), with distances."""
+    def best_items(self, rows: np.ndarray, distances: np.ndarray, k: int, *,
+                   weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The first ``k`` distinct items owning ``rows`` (best first), with distances.
+
+        ``distances`` as a searcher reports them; with ``weights``, those of the query
+        scaled by :meth:`query_scale`, turned into the weighted distances.
+        """
+        if weights is not None:
+            distances = self.weighted_distances(distances, weights)
         items = self.row_item[rows]
         _, first = np.unique(items, return_index=True)
         keep = np.sort(first)[:k]

@@ -99,8 +99,8 @@ def load_bank(library, *, sr: int, cache: Path | None = None) -> SampleBank:
     start = np.asarray(info["start"], np.int64)
     length = np.asarray(info["length"], np.int64)
     total = int(start[-1] + length[-1]) if len(start) else 0
-    audio = np.memmap(data, np.float32, "r", shape=(max(total, 1),)) if total else \
-        np.zeros(1, np.float32)
+    audio = np.memmap(data, np.float32, "r", shape=(total,)) if total else \
+        np.zeros(1, np.float32)  # np.memmap cannot map an empty file
     if info["missing"]:
         log.warning("play: %d file(s) of %s could not be read and will not play, e.g. %s",
                     len(info["missing"]), library.path, info["missing"][0])
