@@ -1,6 +1,7 @@
 # Shared by models/<name>/loso.sh (sourced, not run): leave-one-source-out over the
 # one-shot sources. Defines $out, $corp, $rtsim, the recorded-samples table
-# $out/recorded.csv, `folds CONFIG MINUTES` (one model per held-out source) and
+# $out/recorded.csv, `folds CONFIG MINUTES [FOLD...]` (one model per held-out source;
+# default folds: the recordings, timgm6mb, csound) and
 # `ev NAME RUN DIR CSV WHERE...` (rtsim eval samples beside MFCC, pca and timbre).
 #   usage inside a model's script: source "$(dirname "$0")/../loso.sh" "$@"
 set -euo pipefail
@@ -14,12 +15,13 @@ mkdir -p "$out"
 "$rtsim" data label lmms "$out/lmms.csv" >/dev/null
 { cat "$out/sonic-pi.csv"; tail -n +2 "$out/lmms.csv"; } > "$out/recorded.csv"
 
-folds() {  # folds CONFIG MINUTES: train a model per held-out source (kept if already there)
-    local fold run
-    for fold in sonic-pi,lmms timgm6mb csound; do
+folds() {  # folds CONFIG MINUTES [FOLD...]: a model per held-out source (kept if there)
+    local config=$1 minutes=$2 fold run; shift 2
+    (($#)) || set -- sonic-pi,lmms timgm6mb csound
+    for fold in "$@"; do
         run="$out/run-${fold//,/+}"
-        [[ -f "$run/best.safetensors" ]] || "$rtsim" train "$1" --out "$run" \
-            --leave-out "$fold" --steps "$steps" --max-minutes "$2" --no-progress
+        [[ -f "$run/best.safetensors" ]] || "$rtsim" train "$config" --out "$run" \
+            --leave-out "$fold" --steps "$steps" --max-minutes "$minutes" --no-progress
     done
 }
 

@@ -4,9 +4,9 @@
 # the source it never saw with `rtsim eval samples`, side by side with MFCC statistics
 # and pca (k = 5, the query's own kit / program / pack excluded).
 #
-#   bash models/sample/loso.sh [OUT] [STEPS]      (~30 min on a 2-core CPU at 1000 steps)
+#   bash models/sample/loso.sh [OUT] [STEPS]      (~40 min on a 2-core CPU at 1000 steps)
 source "$(dirname "$0")/../loso.sh" "${1:-runs/sample-loso}" "${2:-1000}"
-folds models/sample/train.toml 9
+folds models/sample/train.toml 9 sonic-pi,lmms timgm6mb csound avl
 r="$out/run-sonic-pi+lmms"
 ev recorded-drums6 "$r" / "$out/recorded.csv" kind=drum 'label!=perc'
 ev recorded-drums "$r" / "$out/recorded.csv" kind=drum
@@ -16,3 +16,6 @@ for sf in timgm6mb csound; do
     ev "$sf-notes" "$out/run-$sf" "$d" "$d/labels.csv" kind=note
     ev "$sf-drums6" "$out/run-$sf" "$d" "$d/labels.csv" kind=drum 'label!=perc'
 done
+d="$corp/oneshots-avl-sr22050"  # two recorded acoustic kits: the other kit's hits only
+ev avl-drums6 "$out/run-avl" "$d" "$d/labels.csv" kind=drum 'label!=perc'
+ev avl-drums "$out/run-avl" "$d" "$d/labels.csv" kind=drum

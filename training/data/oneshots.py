@@ -35,10 +35,11 @@ from rtsim.training.data.families import PROGRAM_FAMILY
 from rtsim.training.data.gm import DRUM_CHANNEL, program_range
 from rtsim.training.data.notes_render import NoteJob, render_note_job
 from rtsim.training.data.pool import run_jobs
-from rtsim.training.data.sf2 import drum_kits
+from rtsim.training.data.sf2 import drum_kits, presets
 
-__all__ = ["DRUM_CLASS", "DRUM_CLASSES", "PERC_KIND", "COLUMNS", "KIT_EXCLUDE", "plan_oneshots",
-           "render_oneshots", "read_labels", "write_labels", "onset_index"]
+__all__ = ["DRUM_CLASS", "DRUM_CLASSES", "PERC_KIND", "COLUMNS", "KIT_EXCLUDE", "KIT_SETS",
+           "AVL_KEYS", "plan_oneshots", "plan_kit", "render_oneshots", "read_labels",
+           "write_labels", "onset_index"]
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,29 @@ PERC_KIND: dict[int, str] = {
 
 KIT_EXCLUDE = ("orchestra", "sfx", "cm-64", "metronome", "marching")
 """Kit names (lower-case substrings) left out: sound effects and orchestral percussion."""
+
+AVL_KEYS: dict[int, tuple[str, str]] = {
+    36: ("kick", "kick"), 37: ("perc", "rim"), 38: ("snare", "snare"), 39: ("clap", "clap"),
+    40: ("snare", "snare"), 54: ("perc", "tambourine"), 56: ("perc", "cowbell"),
+    64: ("perc", "shaker"),
+    **{k: ("tom", "tom") for k in (41, 43, 45, 47)},
+    **{k: ("hihat", "hihat") for k in (42, 44, 46, 48)},
+    **{k: ("cymbal", "cymbal") for k in (49, 50, 51, 52, 53, 55, 57, 58, 59, 60)},
+}
+"""(label, detail) of each key of the AVL Drumkits (x42's recorded acoustic kits): not GM's
+map (48 is a hi-hat swish, 50 a crash choke, 60 a 22" cymbal), read from the kits' sample
+names (``36-Pearl22Kick-1`` …)."""
+
+KIT_SETS: dict[str, tuple[dict[int, tuple[str, str]], tuple[int, ...], tuple[str, ...]]] = {
+    "avl": (AVL_KEYS, (13, 39, 64, 90, 115),
+            ("/usr/share/sounds/sf2/Black_Pearl_4_LV2.sf2",
+             "/usr/share/sounds/sf2/Red_Zeppelin_4_LV2.sf2")),
+}
+"""Recorded drum kits shipped as soundfonts of one kit each (bank 0), rendered together as
+one corpus so that hits the kits share (the AVL kits share their hi-hats, clap and hand
+percussion) are dropped as repeats: name → (key map, velocities, files). Each velocity
+picks one of the kits' five recorded layers. Debian: ``avldrums.lv2-soundfont``
+(GPL-2+, samples CC-BY-SA)."""
 
 COLUMNS = ("path", "label", "kind", "group", "source", "detail")
 
@@ -102,6 +126,40 @@ def plan_oneshots(soundfont_path: str, *, source: str, pitches_per_program: int 
                          "source": source, "channel": 0, "program": program,
                          "pitch": int(pitch), "velocity": note_velocity})
     return rows
+
+
+def plan_kit(soundfont_path: str, *, source: str, keys: dict[int, tuple[str, str]],
+             velocities: tuple[int, ...]) -> list[dict]:
+    """The hits of a one-kit soundfont (every preset a kit, bank 0, played on channel 0).
+
+    ``keys`` maps each key to its (label, detail), as :data:`AVL_KEYS`.
+    """
+    rows = []
+    for kit in presets(soundfont_path):
+        slug = "".join(c if c.isalnum() else "-" for c in kit.name.lower()).strip("-")
+        for key, (label, detail) in sorted(keys.items()):
+            for vel in velocities:
+                rows.append({"name": f"{source}-{slug}-k{key}-v{vel}", "label": label,
+                             "kind": "drum", "detail": detail, "group": f"{source}:{kit.name}",
+                             "source": source, "channel": 0, "program": kit.program,
+                             "pitch": key, "velocity": vel, "soundfont": str(soundfont_path)})
+    return rows
+
+
+def _plan(soundfont: str, source: str) -> list[dict]:
+    """Every row to render for ``soundfont`` (a GM soundfont or a name of :data:`KIT_SETS`)."""
+    from rtsim.training.data.fluid import resolve_soundfont
+
+    if soundfont.lower() not in KIT_SETS:
+        sf2 = str(resolve_soundfont(soundfont))
+        return [{**r, "soundfont": sf2} for r in plan_oneshots(sf2, source=source)]
+    keys, velocities, files = KIT_SETS[soundfont.lower()]
+    missing = [f for f in files if not Path(f).is_file()]
+    if missing:
+        raise ConfigError(f"soundfont={soundfont!r}: missing {', '.join(missing)} "
+                          "(on Debian: apt-get install avldrums.lv2-soundfont)")
+    return [r for f in files
+            for r in plan_kit(f, source=source, keys=keys, velocities=velocities)]
 
 
 def onset_index(y: np.ndarray, floor_db: float = -40.0) -> int:
@@ -156,19 +214,18 @@ def render_oneshots(out: str | os.PathLike, *, soundfont: str, source: str,
 
     Hits and notes are dry (no reverb or chorus), each ``seconds`` long (held for 75 % of
     it); keys a kit leaves silent are dropped, and so are hits identical to an earlier
-    one (kits of one soundfont share many samples). ``render.json`` records the parameters.
+    one (kits of one soundfont share many samples). ``soundfont`` is a path or short name
+    of a GM soundfont, or a name of :data:`KIT_SETS` (``"avl"``: recorded acoustic kits).
+    ``render.json`` records the parameters.
     """
-    from rtsim.training.data.fluid import resolve_soundfont
-
-    sf2 = str(resolve_soundfont(soundfont))
+    rows = _plan(soundfont, source)
     out = Path(out)
     (out / "audio").mkdir(parents=True, exist_ok=True)
-    rows = plan_oneshots(sf2, source=source)
     for r in rows:
         r["path"] = f"audio/{r['name']}.wav"
     jobs = []
-    for channel in (0, DRUM_CHANNEL):
-        part = [r for r in rows if r["channel"] == channel]
+    for sf2, channel in dict.fromkeys((r["soundfont"], r["channel"]) for r in rows):
+        part = [r for r in rows if r["channel"] == channel and r["soundfont"] == sf2]
         for i in range(0, len(part), batch):
             b = part[i:i + batch]
             jobs.append(NoteJob(programs=[r["program"] for r in b],
@@ -188,7 +245,8 @@ def render_oneshots(out: str | os.PathLike, *, soundfont: str, source: str,
             same.append(head)
             kept.append(r)
     write_labels(out / "labels.csv", kept)
-    meta = {"kind": "oneshots", "soundfont": sf2, "source": source, "sr": sr,
+    meta = {"kind": "oneshots", "soundfont": sorted({r["soundfont"] for r in rows}),
+            "source": source, "sr": sr,
             "seconds": seconds, "rendered": len(rows), "kept": len(kept)}
     (out / "render.json").write_text(json.dumps(meta, indent=1) + "\n")
     log.info("wrote %d one-shots (%d silent keys dropped) to %s", len(kept),

@@ -1,4 +1,4 @@
-"""The presets a SoundFont declares (its ``phdr`` chunk), without loading its samples.
+"""The presets and sample names a SoundFont declares, without loading its samples.
 
 SoundFont 2 files (and MuseScore's ``.sf3``, the same RIFF layout with compressed
 samples) list their presets as 38-byte records: name, program, bank. Percussion kits
@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 from rtsim.errors import ConfigError
 
-__all__ = ["Preset", "presets", "drum_kits", "DRUM_BANK"]
+__all__ = ["Preset", "presets", "sample_names", "drum_kits", "DRUM_BANK"]
 
 DRUM_BANK = 128
 """The bank that holds percussion kits in GM soundfonts."""
@@ -39,13 +39,13 @@ def _chunks(data: bytes, start: int, stop: int):
             pos += 1  # RIFF pads odd chunks; some .sf3 writers do not
 
 
-def presets(path: str | os.PathLike) -> list[Preset]:
-    """Every preset of the soundfont at ``path`` (the terminal ``EOP`` record left out).
+def _pdta(path: str | os.PathLike, chunk: bytes) -> bytes:
+    """The raw bytes of one ``pdta`` sub-chunk (``phdr``, ``shdr``…) of a soundfont.
 
     Raises
     ------
     ConfigError
-        The file is missing, not a RIFF ``sfbk`` file, or has no ``pdta/phdr`` chunk.
+        The file is missing, not a RIFF ``sfbk`` file, or has no ``pdta`` ``chunk``.
     """
     p = Path(path)
     if not p.is_file():
@@ -58,9 +58,31 @@ def presets(path: str | os.PathLike) -> list[Preset]:
     for cid, lo, hi in _chunks(data, 12, len(data)):
         if cid == b"LIST" and data[lo:lo + 4] == b"pdta":
             for sub, slo, shi in _chunks(data, lo + 4, hi):
-                if sub == b"phdr":
-                    return _parse_phdr(data[slo:shi])
-    raise ConfigError(f"soundfont {os.fspath(p)!r} has no preset headers (pdta/phdr)")
+                if sub == chunk:
+                    return data[slo:shi]
+    raise ConfigError(f"soundfont {os.fspath(p)!r} has no pdta/{chunk.decode()} chunk")
+
+
+def presets(path: str | os.PathLike) -> list[Preset]:
+    """Every preset of the soundfont at ``path`` (the terminal ``EOP`` record left out).
+
+    Raises
+    ------
+    ConfigError
+        The file is missing, not a RIFF ``sfbk`` file, or has no ``pdta/phdr`` chunk.
+    """
+    return _parse_phdr(_pdta(path, b"phdr"))
+
+
+def sample_names(path: str | os.PathLike) -> list[str]:
+    """The names of the samples a soundfont holds (its ``shdr`` records, ``EOS`` left out).
+
+    Sample libraries name their recordings (``36-Pearl22Kick-1``…): the key maps of
+    recorded kits are checked against them.
+    """
+    raw = _pdta(path, b"shdr")
+    return [raw[46 * k:46 * k + 20].split(b"\0", 1)[0].decode("latin-1").strip()
+            for k in range(len(raw) // 46 - 1)]
 
 
 def _parse_phdr(raw: bytes) -> list[Preset]:
