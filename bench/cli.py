@@ -21,6 +21,7 @@ SCENARIOS = {
     "event": "rtsim.bench.scenarios.event",
     "startup": "rtsim.bench.scenarios.startup",
     "soak": "rtsim.bench.scenarios.soak",
+    "play": "rtsim.bench.scenarios.play",
 }
 
 

@@ -20,8 +20,9 @@ from rtsim.bench.scenarios.live import OscTap, bench_library, busy_core, cpu_sec
 BLOCK = 128  # frames per audio block: 2.9 ms at 44.1 kHz, a low-latency interface setting
 
 
-def engine_config(args, *, clip, libraries: dict, osc_port: int, loop: bool = True):
-    """The config the engine scenarios run."""
+def engine_config(args, *, clip, libraries: dict, osc_port: int, loop: bool = True,
+                  extra: dict | None = None):
+    """The config the engine scenarios run (``extra``: more sections, e.g. ``play``)."""
     from rtsim.engine.config import load_config
 
     default, backends = parse_backends(getattr(args, "backend", None) or "eager")
@@ -41,6 +42,7 @@ def engine_config(args, *, clip, libraries: dict, osc_port: int, loop: bool = Tr
         "osc": {"port": osc_port, "timetag": "capture"},
         "zmq": {"enabled": False},
         "control": {"enabled": False},
+        **(extra or {}),
     })
 
 

@@ -194,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="measure latency and throughput, side by side")
     bench.add_argument("scenario",
                        help="frontend | embed | search | publish | latency | event | startup "
-                       "| soak")
+                       "| soak | play")
     bench.add_argument("--json", metavar="PATH", help="write the results as JSON")
     bench.add_argument("--plot", metavar="PATH", help="write a PNG figure")
     bench.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
@@ -230,6 +230,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="latency: [engine] switch_interval_ms (default 0.5)")
     bench.add_argument("--index", choices=("auto", "flat", "hnsw", "ivf"), default="auto",
                        help="latency: index kind of the bench libraries (flat builds fastest)")
+    bench.add_argument("--voices", help="play: voice counts, e.g. 1,8,32")
+    bench.add_argument("--blocks", help="play: output blocks (frames), e.g. 64,128,256")
+    bench.add_argument("--play-device", help="play: output device (default: clock, the "
+                       "software-paced output without a sound card)")
     bench.set_defaults(func="rtsim.bench.cli:cmd_bench", command_line=None)
     return p
 

@@ -25,7 +25,8 @@ class PlayConfig:
     modes : dict
         Per embedder, e.g. ``{"stem/drums" = "trigger", "timbre" = "follow"}``.
     device : int, str or None
-        Output device (index or name substring; None: the default output).
+        Output device (index or name substring; None: the default output). ``"clock"``:
+        no sound card, a software clock paces the mixer (benches, headless machines).
     to_file : str or None
         Render to this WAV file instead of a device (offline, exactly timed).
     input_path : str or None

@@ -1,10 +1,17 @@
-"""Where the voices sound: a PortAudio output stream, or a WAV file rendered exactly in time.
+"""Where the voices sound: a PortAudio output stream, a software clock, or a WAV file.
 
-Both take voice requests through :meth:`at` (``when``: the capture time of the sound
-that asked for it). A device plays each one as soon as its next block starts; a file
-places each at ``when - origin`` seconds into the render (``origin``: the capture time
-of the input's first sample), so the file shows what a zero-latency player would play,
-and, with the input clip on its first channel, exactly how the matches line up with it.
+All take voice requests through :meth:`at` (``when``: the capture time of the sound
+that asked for it). A device plays each one as soon as its next block starts; so does
+:class:`ClockedOutput`, a sound card without the card (a thread mixes one block per block
+period; ``[play] device = "clock"``), for benches and headless machines. A file places
+each request at ``when - origin`` seconds into the render (``origin``: the capture time of
+the input's first sample), so the file shows what a zero-latency player would play, and,
+with the input clip on its first channel, exactly how the matches line up with it.
+
+The real-time outputs keep a :class:`BlockTimes` record: for each recent block, its first
+output frame and the time (``perf_counter``) that frame reaches the converter, so the
+time a voice became audible is known (``sound_time``), which ``rtsim bench play``
+measures.
 """
 
 from __future__ import annotations
@@ -19,11 +26,47 @@ import numpy as np
 from rtsim.errors import AudioDeviceError, ConfigError
 from rtsim.play.voices import VoicePool
 
-__all__ = ["Mixer", "DeviceOutput", "FileOutput"]
+__all__ = ["Mixer", "BlockTimes", "DeviceOutput", "ClockedOutput", "FileOutput", "CLOCK"]
 
 log = logging.getLogger(__name__)
 
 PA_OUTPUT_UNDERFLOW = 4  # PortAudio's paOutputUnderflow status flag
+CLOCK = "clock"  # the [play] device name of ClockedOutput
+
+
+class BlockTimes:
+    """When recent output blocks reach the converter: a ring written by the output thread.
+
+    ``record`` stores, without allocating, a block's first frame and its sound time;
+    :meth:`sound_time` answers for any frame still in the ring (off the audio thread).
+    """
+
+    def __init__(self, rate: float, size: int = 1 << 14) -> None:
+        self.rate = float(rate)
+        self.first = np.full(size, -1, np.int64)
+        self.time = np.zeros(size, np.float64)
+        self.frames = 0  # frames recorded so far (the next block's first frame)
+        self.blocks = 0
+
+    def record(self, frames: int, sound_time: float) -> None:
+        """A block of ``frames`` that starts sounding at ``sound_time`` (output thread)."""
+        i = self.blocks % len(self.first)
+        self.first[i], self.time[i] = self.frames, sound_time
+        self.frames += frames
+        self.blocks += 1
+
+    def sound_time(self, frame: int) -> float | None:
+        """``perf_counter`` time at which output ``frame`` sounds (None: unknown)."""
+        if frame < 0 or frame >= self.frames:
+            return None
+        n = min(self.blocks, len(self.first))
+        order = np.arange(self.blocks - n, self.blocks) % len(self.first)
+        firsts = self.first[order]
+        k = int(np.searchsorted(firsts, frame, side="right")) - 1
+        if k < 0:
+            return None  # overwritten
+        b = order[k]
+        return float(self.time[b]) + (frame - int(self.first[b])) / self.rate
 
 
 class Mixer:
@@ -66,6 +109,7 @@ class DeviceOutput:
         self.mixer, self.rate, self.channels, self.block = mixer, rate, channels, block
         self._buf = np.zeros((max(block, 8192), channels), np.float32)
         self.xruns = self.blocks = 0
+        self.times = BlockTimes(rate)
         self._pa = dev_api.portaudio()
         try:
             self._stream = self._open(dev_api, device)
@@ -110,6 +154,10 @@ class DeviceOutput:
         out = self._buf[:frame_count]
         self.mixer.mix(out)
         self.blocks += 1
+        # PortAudio's stream clock says how far ahead of now this block will sound
+        ahead = time_info.get("output_buffer_dac_time", 0.0) - time_info.get("current_time", 0.0)
+        self.times.record(frame_count, time.perf_counter() + (
+            ahead if 0.0 < ahead < 1.0 else frame_count / self.rate))
         return out.tobytes(), self._continue
 
     @property
@@ -128,6 +176,60 @@ class DeviceOutput:
             self._stream.close()
             self._stream = None
             self._pa.terminate()
+
+
+class ClockedOutput:
+    """A sound card without the card: a thread mixes one block per block period.
+
+    Each block is mixed when the block before it starts to sound and sounds one period
+    later (a device double-buffering its blocks). A block ready only after its time is an
+    output underflow (``xruns``): it sounds when ready, and the clock goes on from there,
+    as a device restarting after an underflow. For benches, tests and machines without
+    an output device (``[play] device = "clock"``); the samples go nowhere.
+
+    Parameters
+    ----------
+    mixer : Mixer
+    rate, channels, block : int
+    """
+
+    def __init__(self, mixer: Mixer, *, rate: int, channels: int, block: int) -> None:
+        import threading
+
+        self.mixer, self.rate, self.channels, self.block = mixer, rate, channels, block
+        self.period = block / rate
+        self.latency_s = self.period
+        self.name = CLOCK
+        self._buf = np.zeros((block, channels), np.float32)
+        self.xruns = self.blocks = 0
+        self.times = BlockTimes(rate)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="rtsim-play-clock", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        due = time.perf_counter()
+        while not self._stop.is_set():
+            wait = due - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
+            self.mixer.mix(self._buf)
+            sound, now = due + self.period, time.perf_counter()
+            if now > sound:  # the block before it ran out first
+                self.xruns += 1
+                sound = now
+            self.times.record(self.block, sound)
+            self.blocks += 1
+            due = sound
+
+    def at(self, when: float, request: Callable[[], object]) -> None:
+        """Ask for a voice now (it starts with the next block)."""
+        request()
+
+    def close(self) -> None:
+        """Stop the clock thread (idempotent)."""
+        self._stop.set()
+        self._thread.join(timeout=1.0)
 
 
 class FileOutput:

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from rtsim.errors import ConfigError
 from rtsim.play.bank import SampleBank, load_bank
 from rtsim.play.config import MODES, PlayConfig
-from rtsim.play.output import DeviceOutput, FileOutput, Mixer
+from rtsim.play.output import CLOCK, ClockedOutput, DeviceOutput, FileOutput, Mixer
 from rtsim.play.voices import VoicePool, pan_gains
 
 __all__ = ["Sampler"]
@@ -72,6 +72,9 @@ class Sampler:
         if cfg.to_file:
             self.output = FileOutput(mixer, cfg.to_file, rate=cfg.rate, channels=cfg.channels,
                                      origin=origin, input_path=cfg.input_path)
+        elif cfg.device == CLOCK:
+            self.output = ClockedOutput(mixer, rate=cfg.rate, channels=cfg.channels,
+                                        block=cfg.block)
         else:
             self.output = DeviceOutput(mixer, device=cfg.device, rate=cfg.rate,
                                        channels=cfg.channels, block=cfg.block)

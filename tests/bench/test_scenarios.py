@@ -72,6 +72,23 @@ def test_startup(tmp_path, cache):
     assert set(data["targets"]) == {"demo_first_hop_le_2s", "run_first_hop_le_5s"}
 
 
+def test_play(tmp_path, cache):
+    data, _ = bench("play", tmp_path, cache, "--seconds", "2", "--voices", "1,6")
+    rows = data["rows"]
+    assert [(r["block"], r["voices"]) for r in rows] == [(256, 1), (256, 6)]
+    for r in rows:
+        assert r["output"] == "clock" and r["triggers"] >= 3 and r["started"] >= r["triggers"]
+        assert r["dropped"] == 0 and r["blocks"] > 200  # 2 s of 5.8-ms blocks, paced
+        stage = data["stages"][f"trigger_to_sound b256 v{r['voices']}"]
+        assert 0 < stage["p50_ms"] < 1000  # sounded after it was asked for
+    engine = data["engine"]
+    assert engine["without play"]["play"] is None
+    assert engine["with play"]["play"]["played"] >= 1  # the demo's onsets played matches
+    assert {"engine hop, without play", "engine hop, with play"} <= set(data["stages"])
+    assert set(data["targets"]) == {"trigger_to_sound_p99_le_block_plus_5ms",
+                                    "hop_p99_unchanged_within_20pct"}
+
+
 def test_unknown_scenario_is_an_error():
     r = run("rtsim", "bench", "warp-speed")
     assert r.returncode == 2 and "unknown scenario 'warp-speed'" in r.stderr

@@ -1,4 +1,5 @@
-"""Outputs: a real PortAudio stream into a virtual ALSA device, and the exact WAV render."""
+"""Outputs: a real PortAudio stream into a virtual ALSA device, the software clock, and the
+exact WAV render."""
 
 import os
 import time
@@ -7,7 +8,7 @@ import numpy as np
 import pytest
 
 from rtsim.errors import AudioDeviceError, ConfigError
-from rtsim.play.output import DeviceOutput, FileOutput, Mixer
+from rtsim.play.output import BlockTimes, ClockedOutput, DeviceOutput, FileOutput, Mixer
 from rtsim.play.voices import VoicePool
 
 RATE, BLOCK = 44100, 256
@@ -48,6 +49,8 @@ def test_a_voice_is_played_through_portaudio_at_its_frame(virtual_playback):
         seq = pool.play(1000, 8000, gains=np.array([1.0, 0.25], np.float32))
         assert _wait(lambda: pool.started_frame(seq) >= 0 and
                      pool.frames > pool.started_frame(seq) + 9000)
+        heard = out.times.sound_time(pool.started_frame(seq))  # PortAudio's stream clock
+        assert heard is not None and heard < time.perf_counter() + 1
     finally:
         out.close()
     played = virtual_playback.read(2)
@@ -112,3 +115,43 @@ def test_file_input_needs_two_channels(tmp_path):
     with pytest.raises(ConfigError, match="input_path needs channels >= 2"):
         FileOutput(Mixer([pool], channels=1, block=BLOCK), tmp_path / "o.wav", rate=RATE,
                    channels=1, origin=lambda: None, input_path=tmp_path / "in.wav")
+
+
+def test_block_times_answer_for_any_frame_still_recorded():
+    t = BlockTimes(1000.0, size=4)
+    assert t.sound_time(0) is None  # nothing recorded yet
+    t.record(100, 5.0)
+    t.record(50, 5.2)
+    assert t.sound_time(0) == 5.0 and t.sound_time(99) == pytest.approx(5.099)
+    assert t.sound_time(120) == pytest.approx(5.22) and t.sound_time(150) is None
+    for k in range(4):  # the ring holds 4 blocks: the first two are overwritten
+        t.record(10, 6.0 + k)
+    assert t.sound_time(0) is None and t.sound_time(149) is None
+    assert t.sound_time(150) == 6.0 and t.sound_time(185) == pytest.approx(9.005)
+
+
+def test_the_clock_output_paces_blocks_and_times_each_voice():
+    bank = _bank()
+    pool = VoicePool(bank, channels=2)
+    out = ClockedOutput(Mixer([pool], channels=2, block=BLOCK), rate=RATE, channels=2,
+                        block=BLOCK)
+    try:
+        assert _wait(lambda: out.blocks >= 4)
+        asked = []
+        for start in (0, 10_000, 20_000):
+            t = time.perf_counter()
+            asked.append((pool.play(start, 5000, gains=np.ones(2, np.float32)), t))
+            time.sleep(0.013)
+        assert _wait(lambda: all(pool.started_frame(s) >= 0 for s, _ in asked))
+        frames = [pool.started_frame(s) for s, _ in asked]
+        assert all(f % BLOCK == 0 for f in frames)  # a voice starts with a block
+        heard = [out.times.sound_time(f) for f in frames]
+        # sounded after it was asked for, and (unless the box stalled) within two blocks
+        assert all(h is not None and h > t for h, (_, t) in zip(heard, asked, strict=True))
+        t0, n0 = time.perf_counter(), out.blocks
+        time.sleep(0.3)
+        rate = (out.blocks - n0) * BLOCK / (time.perf_counter() - t0)
+        assert 0.5 * RATE < rate < 1.5 * RATE  # paced, not free-running
+    finally:
+        out.close()
+    assert not out._thread.is_alive()

@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -133,3 +134,27 @@ def test_a_mode_change_stops_the_follow_voice_when_it_happens(tmp_path, one_shot
     s.set_mode("pca", "off")
     assert [when for when, _ in s.output.requests] == [100.0, 100.5]
     assert s.counters["followed"] == 1 and s.modes["pca"] == "off"
+
+
+def test_a_clock_output_plays_triggers_without_a_sound_card(one_shot_library):
+    """``[play] device = "clock"``: the software-paced output mixes each trigger's match."""
+    from rtsim.play.output import ClockedOutput
+
+    class Pipe:
+        name, library = "pca", Library.open(one_shot_library)
+
+    class Trigger:
+        embedder, id, level_db, capture_time = "pca", 2, -6.0, 1.0
+
+    s = Sampler(PlayConfig(enabled=True, device="clock", rate=RATE, block=128), [Pipe()])
+    try:
+        assert isinstance(s.output, ClockedOutput) and s.output.latency_s == 128 / RATE
+        s.publish_trigger(Trigger())
+        pool = s.pools["pca"]
+        for _ in range(200):
+            if pool.stats()["started"]:
+                break
+            time.sleep(0.01)
+        assert s.stats()["played"] == 1 and pool.stats()["started"] == 1
+    finally:
+        s.close()
