@@ -73,9 +73,15 @@ def parse(line: str):
     stamp, address, tags, *rest = line.split(" ", 3)
     seconds, fraction = stamp.split(".")
     text = rest[0] if rest else ""
-    if tags == "s":
-        assert text.startswith('"') and text.endswith('"'), line
-        args = [text[1:-1]]
-    else:
-        args = [int(v) if t == "i" else float(v) for t, v in zip(tags, text.split(), strict=True)]
+    args = []
+    for j, t in enumerate(tags):
+        if t == "s":  # printed in double quotes, spaces and all
+            assert text.startswith('"'), line
+            end = len(text) - 1 if j == len(tags) - 1 else text.index('" ', 1)
+            assert text[end] == '"', line
+            args.append(text[1:end])
+            text = text[end + 2:]
+        else:
+            value, _, text = text.partition(" ")
+            args.append(int(value) if t == "i" else float(value))
     return (int(seconds, 16) << 32) | int(fraction, 16), address, tags, args

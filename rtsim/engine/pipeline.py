@@ -184,6 +184,7 @@ class Pipeline:
         copies the library to the GPU and captures the hop's graph.
         """
         library.use_device(str(embedder.device), search=self.search)
+        library.files  # noqa: B018 -- read the item table now, not in the first hop
         return self.hop_for(library, embedder)
 
     def hop_for(self, library: Library, embedder: Embedder) -> DeviceHop | None:
@@ -293,7 +294,7 @@ class Pipeline:
             return []
         silent = level_db < self.silence_db
         if silent:
-            ids, dist, names = _EMPTY_I, _EMPTY_F, ()
+            ids, dist, names, files = _EMPTY_I, _EMPTY_F, (), ()
             raw_ids, self._held = None, None
             self.counters.silent += 1
         else:
@@ -302,12 +303,13 @@ class Pipeline:
                 self._search(rows, raw)
             ids, dist, self._held = hold_best(raw_ids, raw_dist, self._held, self.stability)
             names = tuple(self.library.names[i] for i in ids)
+            files = tuple(self.library.files[i] for i in ids)
         xyz = self.library.project(vector)
         timer.record("search", time.perf_counter() - t1)
         ev = HopEvent(embedder=self.name, seq=self.counters.hops, capture_time=capture_time,
                       xyz=xyz, vector=vector, ids=ids, distances=dist, names=names,
                       level_db=level_db, silent=silent,
-                      raw_ids=raw_ids if raw_ids is not ids else None)
+                      raw_ids=raw_ids if raw_ids is not ids else None, files=files)
         self.counters.hops += 1
         self.last = ev
         return [ev, *self._trigger(ev)]
@@ -337,6 +339,8 @@ class Pipeline:
         self.pending_onset = None
         self.counters.triggers += 1
         self._trigger_seq += 1
+        file, offset_s, length_s = ev.files[0] if ev.files else ("", 0.0, 0.0)
         return [TriggerEvent(embedder=self.name, seq=self._trigger_seq - 1,
                              capture_time=onset.time, id=int(ev.ids[0]), name=ev.names[0],
-                             distance=float(ev.distances[0]), level_db=onset.level_db)]
+                             distance=float(ev.distances[0]), level_db=onset.level_db,
+                             file=file, offset_s=offset_s, length_s=length_s)]

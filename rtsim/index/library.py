@@ -45,7 +45,9 @@ from rtsim.index.manifest import Manifest, sha256_file
 from rtsim.index.metadata import (
     FileStat,
     Item,
+    ItemFiles,
     read_file_stats,
+    read_item_files,
     read_items,
     read_names,
     write_items,
@@ -77,6 +79,7 @@ class Library:
         self.index = searcher.index  # the FAISS index as loaded (host memory)
         self.search_backend = "faiss-cpu"
         self.names = names
+        self._files: ItemFiles | None = None
         self.projection = projection
         self.xyz = xyz
         self.row_item = row_item
@@ -213,6 +216,14 @@ class Library:
                     "rebuild the library")
 
     # -- queries ---------------------------------------------------------------------
+    @property
+    def files(self) -> ItemFiles:
+        """Each item's absolute file path, offset and length (read on first use, kept)."""
+        if self._files is None:
+            root = Path(self.manifest.source.get("folder") or self.path)
+            self._files = read_item_files(self.path / ITEMS, root)
+        return self._files
+
     @property
     def count(self) -> int:
         """Number of items."""

@@ -8,9 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from rtsim.errors import LibraryError
 
-__all__ = ["Item", "FileStat", "write_items", "read_items", "read_names", "read_file_stats"]
+__all__ = ["Item", "ItemFiles", "FileStat", "write_items", "read_items", "read_names",
+           "read_item_files", "read_file_stats"]
 
 _SCHEMA = """
 CREATE TABLE items (
@@ -117,6 +120,51 @@ def read_names(path: Path) -> list[str]:
     if [r[0] for r in rows] != list(range(len(rows))):
         raise LibraryError(f"{path}: item ids are not 0..{len(rows) - 1}")
     return [r[1] for r in rows]
+
+
+@dataclass(frozen=True)
+class ItemFiles:
+    """Where every item's sound is, by id: what a receiver needs to play a match.
+
+    Attributes
+    ----------
+    root : Path
+        The folder the library was built from (file paths are relative to it).
+    files : list of str
+        The distinct files, relative to ``root``.
+    file_of : np.ndarray, shape (items,), int32
+        Index into ``files`` of each item.
+    offset_s, length_s : np.ndarray, shape (items,), float64
+        Where in its file each item's sound is.
+    """
+
+    root: Path
+    files: list[str]
+    file_of: np.ndarray
+    offset_s: np.ndarray
+    length_s: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.file_of)
+
+    def __getitem__(self, item: int) -> tuple[str, float, float]:
+        """``(absolute path, offset_s, length_s)`` of item ``item``."""
+        return (str(self.root / self.files[self.file_of[item]]), float(self.offset_s[item]),
+                float(self.length_s[item]))
+
+
+def read_item_files(path: Path, root: Path) -> ItemFiles:
+    """Every item's file, offset and length, in id order (file names stored once)."""
+    con = _connect(path)
+    try:
+        rows = con.execute("SELECT file, offset_s, length_s FROM items ORDER BY id").fetchall()
+    finally:
+        con.close()
+    files: dict[str, int] = {}
+    file_of = np.fromiter((files.setdefault(r[0], len(files)) for r in rows), np.int32, len(rows))
+    return ItemFiles(Path(root), list(files), file_of,
+                     np.fromiter((r[1] for r in rows), np.float64, len(rows)),
+                     np.fromiter((r[2] for r in rows), np.float64, len(rows)))
 
 
 def _connect(path: Path) -> sqlite3.Connection:

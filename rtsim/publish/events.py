@@ -49,6 +49,9 @@ class HopEvent:
     raw_ids : np.ndarray or None
         The search's own order of ``ids`` when the embedder's ``stability`` held an
         earlier best match at rank 0; None when ``ids`` is the search's order.
+    files : tuple of (str, float, float)
+        Where each match's sound is: absolute file path, offset and length (s), so a
+        receiver can play it.
     """
 
     embedder: str
@@ -62,6 +65,7 @@ class HopEvent:
     level_db: float
     silent: bool = False
     raw_ids: np.ndarray | None = None
+    files: tuple[tuple[str, float, float], ...] = ()
 
     @property
     def k(self) -> int:
@@ -89,6 +93,10 @@ class TriggerEvent:
         Its distance to the query.
     level_db : float
         Peak input level (dBFS) from the onset to the trigger (a velocity).
+    file : str
+        The match's absolute file path ("" when unknown).
+    offset_s, length_s : float
+        Where in the file the match's sound is.
     """
 
     embedder: str
@@ -98,6 +106,9 @@ class TriggerEvent:
     name: str
     distance: float
     level_db: float
+    file: str = ""
+    offset_s: float = 0.0
+    length_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

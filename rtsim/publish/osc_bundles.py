@@ -15,6 +15,7 @@ from rtsim.errors import WireError
 from rtsim.publish.events import HopEvent, StatusEvent, TriggerEvent
 from rtsim.publish.osc import encode_bundle, encode_message
 from rtsim.publish.osc_layout import (
+    FileSlot,
     NameSlot,
     OscCounters,
     Prefix,
@@ -28,8 +29,9 @@ from rtsim.publish.spec import Schema
 __all__ = ["HopLayout", "TriggerLayout", "encode_status"]
 
 _HOP_TAGS = {"seq": "i", "level": "f", "silent": "i", "xyz": "fff", "vector": "f",
-             "match": "if", "name": "s"}
-_TRIGGER_TAGS = {"trigger": "iff", "name": "s"}
+             "match": "if", "name": "s", "path": "sff"}
+_TRIGGER_TAGS = {"trigger": "iff", "name": "s", "path": "sff"}
+_NO_FILE = ("", 0.0, 0.0)
 _STATUS_TAGS = {"seq": "i", "hops": "i", "missed": "i", "xruns": "i", "dropped": "i",
                 "bad": "i", "latency": "fff", "counter": "i"}
 _I, _F, _FFF, _IFF = (struct.Struct(f">{c}") for c in ("i", "f", "fff", "iff"))
@@ -53,14 +55,17 @@ class HopLayout:
         UTF-8 byte limit of a name.
     vector : bool
         Whether ``/vector`` is sent.
+    path_bytes : int or None
+        With a number, ``/path/{rank}`` is sent (paths up to that many UTF-8 bytes).
     """
 
     def __init__(self, schema: Schema, *, embedder: str, dim: int, k: int, name_bytes: int,
-                 vector: bool):
+                 vector: bool, path_bytes: int | None = None):
         specs = expect_group(schema, "hop", _HOP_TAGS)
         self.dim, self.k = dim, k
-        fixed = [s for s in specs.values() if "rank" not in s.placeholders
-                 and (s.option is None or (s.option == "vector" and vector))]
+        on = {"vector": vector, "paths": path_bytes is not None}
+        specs = {key: s for key, s in specs.items() if s.option is None or on[s.option]}
+        fixed = [s for s in specs.values() if "rank" not in s.placeholders]
         self._prefix = Prefix([
             (s.key, header_bytes(s.expand(embedder=embedder), s.tags(dim=dim)),
              bytes(4 * len(s.tags(dim=dim)))) for s in fixed
@@ -71,6 +76,9 @@ class HopLayout:
                        for r in range(k)]
         self._names = [NameSlot(header_bytes(specs["name"].expand(embedder=embedder, rank=r), "s"),
                                 name_bytes=name_bytes) for r in range(k)]
+        self._paths = [] if "path" not in specs else [
+            FileSlot(header_bytes(specs["path"].expand(embedder=embedder, rank=r), "sff"),
+                     path_bytes=path_bytes) for r in range(k)]
         self.worst_case = self.worst_case_for(k)
         self._buf = bytearray(self.worst_case)
         self._buf[: len(self._prefix.template)] = self._prefix.template
@@ -80,7 +88,8 @@ class HopLayout:
     def worst_case_for(self, k: int) -> int:
         """Largest bundle, in bytes, when at most ``k`` (<= the compiled k) matches are sent."""
         ranks = zip(self._match[:k], self._names[:k], strict=True)
-        return len(self._prefix.template) + sum(m[0].size + n.max_size for m, n in ranks)
+        return (len(self._prefix.template) + sum(m[0].size + n.max_size for m, n in ranks)
+                + sum(p.max_size for p in self._paths[:k]))
 
     def encode(self, ev: HopEvent, timetag: int, counters: OscCounters) -> memoryview:
         """Fill the bundle for ``ev``; the view is valid until the next call."""
@@ -101,9 +110,13 @@ class HopLayout:
         for key in self._ranked:
             if key == "match":
                 pos = self._write_matches(pos, ev, counters)
-            else:
+            elif key == "name":
                 for r in range(n):
                     pos = self._names[r].write(buf, pos, ev.names[r], counters)
+            else:
+                for r in range(n):
+                    pos = self._paths[r].write(buf, pos, *(ev.files[r] if r < len(ev.files)
+                                                           else _NO_FILE), counters)
         return memoryview(buf)[:pos]
 
     def _write_vector(self, vector: np.ndarray, counters: OscCounters) -> None:
@@ -139,9 +152,13 @@ def _match_struct(address: str) -> tuple[struct.Struct, int, bytes]:
 
 
 class TriggerLayout:
-    """One embedder's trigger bundle, compiled once, filled per onset."""
+    """One embedder's trigger bundle, compiled once, filled per onset.
 
-    def __init__(self, schema: Schema, *, embedder: str, name_bytes: int):
+    ``path_bytes``: with a number, ``/trigger/path`` is sent too (see :class:`HopLayout`).
+    """
+
+    def __init__(self, schema: Schema, *, embedder: str, name_bytes: int,
+                 path_bytes: int | None = None):
         specs = expect_group(schema, "trigger", _TRIGGER_TAGS)
         trig = specs["trigger"]
         self._prefix = Prefix([("trigger", header_bytes(trig.expand(embedder=embedder), "iff"),
@@ -149,7 +166,10 @@ class TriggerLayout:
         self._fallback = [a.nonfinite for a in trig.args]
         self._name = NameSlot(header_bytes(specs["name"].expand(embedder=embedder), "s"),
                               name_bytes=name_bytes)
-        self.worst_case = len(self._prefix.template) + self._name.max_size
+        self._path = None if path_bytes is None else FileSlot(
+            header_bytes(specs["path"].expand(embedder=embedder), "sff"), path_bytes=path_bytes)
+        self.worst_case = len(self._prefix.template) + self._name.max_size + (
+            self._path.max_size if self._path else 0)
         self._buf = bytearray(self.worst_case)
         self._buf[: len(self._prefix.template)] = self._prefix.template
 
@@ -160,6 +180,8 @@ class TriggerLayout:
         _IFF.pack_into(buf, self._prefix.offsets["trigger"], i32(int(ev.id), counters),
                        f32(ev.distance, fb[1], counters), f32(ev.level_db, fb[2], counters))
         pos = self._name.write(buf, len(self._prefix.template), ev.name, counters)
+        if self._path is not None:
+            pos = self._path.write(buf, pos, ev.file, ev.offset_s, ev.length_s, counters)
         return memoryview(buf)[:pos]
 
 

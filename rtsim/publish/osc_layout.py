@@ -18,7 +18,8 @@ from rtsim.errors import WireError
 from rtsim.publish.osc import BUNDLE_TAG, F32_MAX, encode_string, pad4, truncate_utf8
 from rtsim.publish.spec import MessageSpec, Schema
 
-__all__ = ["OscCounters", "Prefix", "NameSlot", "header_bytes", "expect_group", "f32", "i32"]
+__all__ = ["OscCounters", "Prefix", "NameSlot", "FileSlot", "header_bytes", "expect_group",
+           "f32", "i32"]
 
 _I32_MIN, _I32_MAX = -(2**31), 2**31 - 1
 _TIMETAG = struct.Struct(">Q")
@@ -40,6 +41,7 @@ class OscCounters:
     nonfinite: int = 0
     out_of_range: int = 0
     truncated_names: int = 0
+    long_paths: int = 0
 
 
 def f32(value: float, fallback: float, counters: Repairs) -> float:
@@ -110,4 +112,31 @@ class NameSlot:
         counters.truncated_names += cut
         st = self.structs[(len(data) >> 2) + 1]
         st.pack_into(buf, pos, st.size - 4, self.header, data)
+        return pos + st.size
+
+
+class FileSlot:
+    """One ``sff`` message (path, offset, length) with a struct per padded path length.
+
+    A path is never cut (half a path opens nothing): one longer than ``path_bytes`` is
+    sent empty and counted (``long_paths``).
+    """
+
+    def __init__(self, header: bytes, *, path_bytes: int):
+        """Prepare structs for every padded length up to ``path_bytes`` + NUL."""
+        self.header, self.path_bytes = header, path_bytes
+        self.structs = [struct.Struct(f">i{len(header)}s{n}sff")
+                        for n in range(0, pad4(path_bytes + 1) + 1, 4)]
+        self.max_size = self.structs[-1].size
+
+    def write(self, buf: bytearray, pos: int, path: str, offset: float, length: float,
+              counters: OscCounters) -> int:
+        """Write the sized message at ``pos``; return the position after it."""
+        data = path.encode("utf-8", "replace")
+        if len(data) > self.path_bytes:
+            counters.long_paths += 1
+            data = b""
+        st = self.structs[(len(data) >> 2) + 1]
+        st.pack_into(buf, pos, st.size - 4, self.header, data, f32(offset, 0.0, counters),
+                     f32(length, 0.0, counters))
         return pos + st.size

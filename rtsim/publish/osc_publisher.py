@@ -43,6 +43,11 @@ class OscConfig:
         UTF-8 byte limit of a match name; longer names are cut at a character boundary.
     vector : bool
         Also send ``/{embedder}/vector`` (the whole embedding) in each hop bundle.
+    paths : bool
+        Also send ``/{embedder}/path/{rank}`` (and ``/{embedder}/trigger/path``): each
+        match's sound file, offset and length, for receivers that play the match.
+    path_bytes : int
+        UTF-8 byte limit of a path; a longer one is sent empty (and counted).
     broadcast : bool
         Allow a broadcast destination address (``SO_BROADCAST``).
     """
@@ -53,6 +58,8 @@ class OscConfig:
     timetag: str = "capture"
     name_bytes: int = 48
     vector: bool = False
+    paths: bool = False
+    path_bytes: int = 160
     broadcast: bool = False
 
     def __post_init__(self) -> None:
@@ -62,6 +69,8 @@ class OscConfig:
             raise ConfigError(f"osc timetag={self.timetag!r} must be one of {_TIMETAGS}")
         if not isinstance(self.name_bytes, int) or not 0 <= self.name_bytes <= 1024:
             raise ConfigError(f"osc name_bytes={self.name_bytes!r} must be in [0, 1024]")
+        if not isinstance(self.path_bytes, int) or not 16 <= self.path_bytes <= 1024:
+            raise ConfigError(f"osc path_bytes={self.path_bytes!r} must be in [16, 1024]")
         if not isinstance(self.host, str) or not self.host:
             raise ConfigError(f"osc host={self.host!r} must be a host name or address")
 
@@ -177,19 +186,22 @@ class OscPublisher:
         self.schema.check_embedder(name)
         if not (isinstance(dim, int) and dim >= 1 and isinstance(k, int) and k >= 0):
             raise ConfigError(f"embedder {name!r}: dim={dim!r} must be >= 1 and k={k!r} >= 0")
+        path_bytes = cfg.path_bytes if cfg.paths else None
         hop = HopLayout(self.schema, embedder=name, dim=dim, k=k, name_bytes=cfg.name_bytes,
-                        vector=cfg.vector)
-        trigger = TriggerLayout(self.schema, embedder=name, name_bytes=cfg.name_bytes)
+                        vector=cfg.vector, path_bytes=path_bytes)
+        trigger = TriggerLayout(self.schema, embedder=name, name_bytes=cfg.name_bytes,
+                                path_bytes=path_bytes)
         worst = max(hop.worst_case, trigger.worst_case)
         if worst > limit:
             vec = f", dim={dim} with vector=True" if cfg.vector else ""
+            vec += f", paths=True with path_bytes={cfg.path_bytes}" if cfg.paths else ""
             fits = next((j for j in range(k - 1, -1, -1) if hop.worst_case_for(j) <= limit), None)
             hint = "no k fits" if fits is None else f"k <= {fits} fits"
             raise ConfigError(
                 f"embedder {name!r}: k={k}{vec} and name_bytes={cfg.name_bytes} give a "
                 f"worst-case OSC bundle of {worst} bytes, over the {limit}-byte datagram "
-                f"limit ({hint}); lower k or name_bytes, or set vector=False (ZeroMQ "
-                "carries vectors)"
+                f"limit ({hint}); lower k, name_bytes or path_bytes, or set vector=False "
+                "(ZeroMQ carries vectors and paths)"
             )
         return hop, trigger
 

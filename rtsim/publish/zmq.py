@@ -135,6 +135,9 @@ class ZmqPublisher:
             "distances": [] if ev.silent else [f32(d, fb["match"][1], c)
                                                for d in ev.distances.tolist()],
             "names": [] if ev.silent else list(ev.names),
+            "paths": [f[0] for f in ev.files] if not ev.silent else [],
+            "offsets": [f[1] for f in ev.files] if not ev.silent else [],
+            "lengths": [f[2] for f in ev.files] if not ev.silent else [],
             "raw_ids": [] if ev.silent else (ev.ids if ev.raw_ids is None
                                              else ev.raw_ids).tolist(),
             "xyz": [f32(v, f, c) for v, f in zip(ev.xyz.tolist(), fb["xyz"], strict=True)],
@@ -151,7 +154,8 @@ class ZmqPublisher:
         header = {"seq": ev.seq, "capture_time": ev.capture_time, "embedder": ev.embedder,
                   "id": int(ev.id), "name": ev.name,
                   "distance": f32(ev.distance, fb["match"][1], c),
-                  "level_db": f32(ev.level_db, fb["level"][0], c)}
+                  "level_db": f32(ev.level_db, fb["level"][0], c),
+                  "path": ev.file, "offset": float(ev.offset_s), "length": float(ev.length_s)}
         self._send(("trigger", ev.embedder), header)
 
     def publish_status(self, ev: StatusEvent) -> None:

@@ -49,6 +49,27 @@ def test_every_note_triggers_once_with_its_sample(run):
     assert [tr.name for tr in col.triggers] == [f"{f}/{f}_{m}" for _, f, m in NOTES]
 
 
+def test_matches_carry_the_file_to_play(run, one_shot_library):
+    """Each match names its sound file (absolute, on disk), offset and length: a receiver
+    can load and play it; a trigger carries its match's file."""
+    from pathlib import Path
+
+    col, _ = run
+    searched = [ev for ev in col.hops if not ev.silent]
+    assert searched
+    for ev in searched:
+        assert len(ev.files) == ev.k
+        for name, (path, offset, length) in zip(ev.names, ev.files, strict=True):
+            p = Path(path)
+            assert p.is_absolute() and p.is_file()
+            assert f"{p.parent.name}/{p.stem}" == name  # one-shots: the file is the name
+            assert offset == 0.0 and 0.5 < length < 2.0
+    for tr in col.triggers:
+        assert Path(tr.file).stem == tr.name.split("/")[-1] and tr.length_s > 0.5
+    silent = [ev for ev in col.hops if ev.silent]
+    assert all(ev.files == () for ev in silent)
+
+
 def test_hops_are_complete_ordered_and_finite(run):
     col, engine = run
     seqs = [ev.seq for ev in col.hops]

@@ -36,7 +36,7 @@ def free_udp_port():
 
 
 def make_hop(*, embedder="pca", k=3, dim=8, seq=7, names=None, silent=False, seed=0,
-             level_db=-12.5, capture_time=CAPTURE_TIME):
+             level_db=-12.5, capture_time=CAPTURE_TIME, files=None):
     rng = np.random.default_rng(seed)
     n = 0 if silent else k
     return HopEvent(
@@ -50,12 +50,16 @@ def make_hop(*, embedder="pca", k=3, dim=8, seq=7, names=None, silent=False, see
         names=tuple(names[:n]) if names is not None else tuple(f"item_{i:03d}" for i in range(n)),
         level_db=level_db,
         silent=silent,
+        files=tuple(files[:n]) if files is not None else tuple(
+            (f"/samples/drums/item_{i:03d}.wav", 0.5 * i, 1.25) for i in range(n)),
     )
 
 
-def make_trigger(*, embedder="pca", name="kick_01", distance=0.25, level_db=-3.0, id=42):
+def make_trigger(*, embedder="pca", name="kick_01", distance=0.25, level_db=-3.0, id=42,
+                 file="/samples/drums/kick_01.wav", offset_s=0.0, length_s=0.75):
     return TriggerEvent(embedder=embedder, seq=3, capture_time=CAPTURE_TIME, id=id, name=name,
-                        distance=distance, level_db=level_db)
+                        distance=distance, level_db=level_db, file=file, offset_s=offset_s,
+                        length_s=length_s)
 
 
 def make_status(**counters):

@@ -15,27 +15,39 @@ def cut_utf8(text, limit):
     return text.encode("utf-8")[:limit].decode("utf-8", "ignore")
 
 
-def hop_messages(schema, ev, *, vector=False, name_bytes=48):
+def file_args(path, offset, length, path_bytes):
+    """A path is never cut: one over the limit is sent empty."""
+    return [path if len(path.encode("utf-8")) <= path_bytes else "", offset, length]
+
+
+def hop_messages(schema, ev, *, vector=False, paths=False, name_bytes=48, path_bytes=160):
     fields = {"seq": [ev.seq], "level": [float(ev.level_db)], "silent": [int(ev.silent)],
               "xyz": ev.xyz.tolist(), "vector": ev.vector.tolist()}
+    on = {None: True, "vector": vector, "paths": paths}
     out = []
     for spec in schema.group("hop"):
-        if "rank" not in spec.placeholders and (spec.option is None or vector):
+        if "rank" not in spec.placeholders and on[spec.option]:
             tags = spec.tags(dim=len(ev.vector))
             out.append((spec.expand(embedder=ev.embedder), tags, fields[spec.key]))
     for spec in schema.group("hop"):
-        if "rank" in spec.placeholders and not ev.silent:
+        if "rank" in spec.placeholders and not ev.silent and on[spec.option]:
             for r in range(ev.k):
                 args = ([int(ev.ids[r]), float(ev.distances[r])] if spec.key == "match"
-                        else [cut_utf8(ev.names[r], name_bytes)])
+                        else [cut_utf8(ev.names[r], name_bytes)] if spec.key == "name"
+                        else file_args(*ev.files[r], path_bytes))
                 out.append((spec.expand(embedder=ev.embedder, rank=r), spec.typetags, args))
     return out
 
 
-def trigger_messages(schema, ev, *, name_bytes=48):
+def trigger_messages(schema, ev, *, name_bytes=48, paths=False, path_bytes=160):
     trig, name = schema.message("trigger", "trigger"), schema.message("trigger", "name")
-    return [(trig.expand(embedder=ev.embedder), "iff", [ev.id, ev.distance, ev.level_db]),
-            (name.expand(embedder=ev.embedder), "s", [cut_utf8(ev.name, name_bytes)])]
+    out = [(trig.expand(embedder=ev.embedder), "iff", [ev.id, ev.distance, ev.level_db]),
+           (name.expand(embedder=ev.embedder), "s", [cut_utf8(ev.name, name_bytes)])]
+    if paths:
+        path = schema.message("trigger", "path")
+        out.append((path.expand(embedder=ev.embedder), "sff",
+                    file_args(ev.file, ev.offset_s, ev.length_s, path_bytes)))
+    return out
 
 
 def status_messages(schema, ev):

@@ -23,6 +23,30 @@ def oscdump(free_udp_port):
     dump.close()
 
 
+def test_oscdump_reads_match_paths_when_asked(oscdump, schema):
+    """``paths = true``: each match's file, offset and length; a path too long is sent empty."""
+    pub = OscPublisher(OscConfig(port=oscdump.port, paths=True, path_bytes=40),
+                       embedders={"pca": (8, 3)})
+    probe = make_status()
+    oscdump.wait_ready(lambda: pub.publish_status(probe))
+    files = [("/samples/kick ø.wav", 0.0, 0.5), ("/samples/" + "x" * 40 + ".wav", 1.5, 0.25),
+             ("/s/long-file.flac", 12.75, 0.74)]
+    hop, trig = make_hop(k=3, files=files), make_trigger(file="/samples/kick ø.wav")
+    pub.publish_hop(hop)
+    pub.publish_trigger(trig)
+    pub.close()
+    want = (hop_messages(schema, hop, paths=True, path_bytes=40)
+            + trigger_messages(schema, trig, paths=True, path_bytes=40))
+    got = [parse(line) for line in oscdump.collect(len(want))]
+    assert [(a, t) for _, a, t, _ in got] == [(a, t) for a, t, _ in want]
+    paths = {a: args for _, a, t, args in got if t == "sff"}
+    assert paths["/rtsim/pca/path/0"] == ["/samples/kick ø.wav", 0.0, 0.5]
+    assert paths["/rtsim/pca/path/1"] == ["", 1.5, 0.25]  # over 40 bytes: empty, not cut
+    assert paths["/rtsim/pca/path/2"] == ["/s/long-file.flac", 12.75, 0.74]
+    assert paths["/rtsim/pca/trigger/path"] == ["/samples/kick ø.wav", 0.0, 0.75]
+    assert pub.counters.long_paths == 1
+
+
 def test_oscdump_reads_what_the_schema_says(oscdump, schema):
     dim = 8
     pub = OscPublisher(OscConfig(port=oscdump.port, vector=True),

@@ -74,6 +74,11 @@ def test_hop_trigger_status_round_trip(ctx, endpoint, schema):
     assert (header["seq"], header["k"], header["silent"], header["shape"]) == (7, 4, False, [128])
     assert header["capture_time"] == hop.capture_time and header["embedder"] == "stem/bass"
     assert (trig["id"], trig["name"], trig["distance"]) == (42, "kick_01", 0.25)
+    assert header["paths"] == [f[0] for f in hop.files]  # what a receiver loads to play
+    assert header["offsets"] == [f[1] for f in hop.files] == [0.0, 0.5, 1.0, 1.5]
+    assert header["lengths"] == [1.25] * 4
+    assert (trig["path"], trig["offset"], trig["length"]) == ("/samples/drums/kick_01.wav",
+                                                              0.0, 0.75)
     assert status["counters"] == {"skipped": 3} and status["latency_ms"]["p99"] == 4.25
     for (_, head, _), key in zip(got, ("hop", "trigger", "status"), strict=True):
         assert list(head) == [row[0] for row in schema.zmq_message(key).header]
