@@ -11,12 +11,34 @@ rate limits, replies) is :mod:`rtsim.engine.control`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from rtsim.errors import ConfigError, WireError
 from rtsim.index.build import clip_vector
 
-__all__ = ["Commands"]
+__all__ = ["Commands", "Answer", "ItemPage"]
+
+
+@dataclass(frozen=True)
+class ItemPage:
+    """A page of an embedder's item table: ``(id, path, offset_s, length_s)`` rows."""
+
+    embedder: str
+    first: int
+    total: int
+    items: list[tuple[int, str, float, float]]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A command answered at once, on the control thread (nothing to apply between hops).
+
+    ``detail`` is the reply's text (a ping's token); ``page`` an item-table page.
+    """
+
+    detail: str = ""
+    page: ItemPage | None = None
 
 
 class Commands:
@@ -35,14 +57,14 @@ class Commands:
         self.engine, self.roots, self.schema = engine, tuple(roots), schema
 
     def prepare(self, address: str, args: tuple):
-        """The checked command as a closure to run between hops (None: answer now)."""
+        """The checked command: a closure to run between hops, or an :class:`Answer` now."""
         found = [(s, p) for s, p in self.schema.resolve(address) if s.direction == "in"]
         if not found:
             raise WireError(f"unknown control address {address[:80]!r}")
         spec, params = found[0]
         spec.check_args(args)
         if spec.key == "ping":
-            return None
+            return Answer(detail=str(args[0]))
         if spec.key == "trigger":
             return lambda: self.engine.set_onset_thresholds(float(args[0]), float(args[1]))
         pipeline = self._pipeline(params.get("embedder", ""))
@@ -63,6 +85,8 @@ class Commands:
             return self._reload_model(pipeline)
         if spec.key == "play":
             return self._play_mode(pipeline, args[0])
+        if spec.key == "items":
+            return Answer(page=item_page(pipeline, int(args[0]), int(args[1])))
         raise WireError(f"{address}: not supported by this engine yet")
 
     def _set_k(self, pipeline, k: int):
@@ -171,3 +195,10 @@ class Commands:
         raise WireError(f"no such {'file' if kind == 'file' else 'folder'}: {path!r} "
                         f"(looked inside {where})")
 
+
+
+def item_page(pipeline, first: int, count: int) -> ItemPage:
+    """Rows ``first .. first + count - 1`` of the pipeline's current library (read-only)."""
+    files = pipeline.library.files
+    ids = range(min(first, len(files)), min(first + count, len(files)))
+    return ItemPage(pipeline.name, first, len(files), [(i, *files[i]) for i in ids])

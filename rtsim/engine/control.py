@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from rtsim.engine.commands import Commands
+from rtsim.engine.commands import Answer, Commands
 from rtsim.engine.control_servers import OscServer, ZmqServer
 from rtsim.engine.settings import ControlConfig
 from rtsim.errors import RtsimError, WireError
@@ -110,8 +110,12 @@ class ControlPlane:
             self._tokens -= 1.0
             return True
 
-    def submit(self, address: str, args: tuple, reply: Callable[[bool, str], None]) -> None:
-        """Check a command; queue it for the engine; ``reply(ok, detail)`` when done."""
+    def submit(self, address: str, args: tuple, reply: Callable[..., None]) -> None:
+        """Check a command; queue it for the engine; ``reply(ok, detail)`` when done.
+
+        A command answered at once (a ping, an item page) calls ``reply(True, detail,
+        answer)`` with its :class:`~rtsim.engine.commands.Answer`.
+        """
         self.counters["received"] += 1
         try:
             apply = self.commands.prepare(address, args)
@@ -119,8 +123,8 @@ class ControlPlane:
             self.counters["rejected"] += 1
             reply(False, str(exc))
             return
-        if apply is None:  # answered at once (ping)
-            reply(True, str(args[0]))
+        if isinstance(apply, Answer):  # answered at once, nothing to apply
+            reply(True, apply.detail, apply)
             return
 
         def run() -> None:

@@ -17,9 +17,10 @@ from concurrent.futures import Future
 
 from rtsim.errors import ConfigError, WireError
 from rtsim.publish.osc import encode_message
+from rtsim.publish.osc_bundles import pack_bundles
 from rtsim.publish.oscin import decode_datagram
 
-__all__ = ["OscServer", "ZmqServer"]
+__all__ = ["OscServer", "ZmqServer", "page_bundles"]
 
 log = logging.getLogger(__name__)
 
@@ -73,17 +74,20 @@ class OscServer:
             self._log_sparsely("malformed OSC from %s: %s", addr, exc)
             return
         for address, args in commands:
-            self.plane.submit(address, args, lambda ok, detail, a=address, to=addr:
-                              self._reply(to, a, ok, detail))
+            self.plane.submit(address, args, lambda ok, detail, answer=None, a=address,
+                              to=addr: self._reply(to, a, ok, detail, answer))
 
-    def _reply(self, to, address: str, ok: bool, detail: str) -> None:
+    def _reply(self, to, address: str, ok: bool, detail: str, answer=None) -> None:
         if address == "/rtsim/ping" and ok:
-            packet = encode_message("/rtsim/pong", "i", [int(detail)])
+            packets = [encode_message("/rtsim/pong", "i", [int(detail)])]
         else:
-            packet = encode_message("/rtsim/reply", "sss",
-                                    [address, "ok" if ok else "error", detail[:400]])
+            packets = [encode_message("/rtsim/reply", "sss",
+                                      [address, "ok" if ok else "error", detail[:400]])]
+        if answer is not None and answer.page is not None:
+            packets = page_bundles(self.plane.schema, answer.page) + packets
         try:
-            self.sock.sendto(packet, to)
+            for packet in packets:
+                self.sock.sendto(packet, to)
         except OSError:
             pass
 
@@ -102,6 +106,25 @@ class OscServer:
     def close(self) -> None:
         """Close the socket."""
         self.sock.close()
+
+
+def page_bundles(schema, page) -> list[bytes]:
+    """An item page as OSC bundles that each fit a datagram.
+
+    Its ``/item`` messages, then ``/items/page`` (addresses from the schema). A path too
+    long for a datagram is sent empty.
+    """
+    limit = schema.max_packet_bytes
+    item = schema.message("control", "item").expand(embedder=page.embedder)
+    messages = []
+    for i, path, offset, length in page.items:
+        msg = encode_message(item, "isff", [i, path, offset, length])
+        if len(msg) > limit - 20:  # bundle header and size prefix
+            msg = encode_message(item, "isff", [i, "", offset, length])
+        messages.append(msg)
+    messages.append(encode_message(schema.message("control", "page").expand(
+        embedder=page.embedder), "iii", [page.first, len(page.items), page.total]))
+    return pack_bundles(messages, timetag=1, limit=limit)
 
 
 class ZmqServer:
@@ -178,13 +201,18 @@ class ZmqServer:
             self.plane.counters["malformed"] += 1
             return {"ok": False, "detail": f"malformed request: {exc}"}
         done: Future = Future()
-        self.plane.submit(address, args, lambda ok, detail: done.set_result((ok, detail)))
+        self.plane.submit(address, args, lambda ok, detail, answer=None:
+                          done.set_result((ok, detail, answer)))
         try:
-            ok, detail = done.result(timeout=self.timeout_s)
+            ok, detail, answer = done.result(timeout=self.timeout_s)
         except TimeoutError:
-            ok, detail = False, "the engine did not apply the command in time"
-        return {"ok": ok, "detail": "" if ok else detail,
-                **({"pong": int(detail)} if ok and address == "/rtsim/ping" else {})}
+            ok, detail, answer = False, "the engine did not apply the command in time", None
+        out = {"ok": ok, "detail": "" if ok else detail,
+               **({"pong": int(detail)} if ok and address == "/rtsim/ping" else {})}
+        if answer is not None and answer.page is not None:
+            page = answer.page
+            out.update(first=page.first, total=page.total, items=[list(r) for r in page.items])
+        return out
 
     def close(self) -> None:
         """Close the socket (and the CURVE authenticator)."""

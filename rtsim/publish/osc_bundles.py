@@ -26,7 +26,7 @@ from rtsim.publish.osc_layout import (
 )
 from rtsim.publish.spec import Schema
 
-__all__ = ["HopLayout", "TriggerLayout", "encode_status"]
+__all__ = ["HopLayout", "TriggerLayout", "encode_status", "pack_bundles"]
 
 _HOP_TAGS = {"seq": "i", "level": "f", "silent": "i", "xyz": "fff", "vector": "f",
              "match": "if", "name": "s", "path": "sff"}
@@ -205,10 +205,10 @@ def encode_status(schema: Schema, ev: StatusEvent, *, timetag: int, counters: Os
             label = re.sub(r"[^A-Za-z0-9_]", "_", name)[:64] or "_"
             count = min(max(int(value), 0), _SEQ_MASK)
             messages.append(encode_message(spec.expand(counter=label), "i", [count]))
-    return _split(messages, timetag=timetag, limit=limit)
+    return pack_bundles(messages, timetag=timetag, limit=limit)
 
 
-def _split(messages: list[bytes], *, timetag: int, limit: int) -> list[bytes]:
+def pack_bundles(messages: list[bytes], *, timetag: int, limit: int) -> list[bytes]:
     """Pack messages into as few bundles of at most ``limit`` bytes as order allows."""
     bundles, batch, size = [], [], 16
     for msg in messages:

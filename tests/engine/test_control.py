@@ -85,6 +85,35 @@ def test_ping_k_enable_over_osc_and_zeromq(running):
     assert wait_until(lambda: len(col.hops) > n)
 
 
+def test_the_item_table_is_paged_over_osc_and_zeromq(running):
+    """Receivers learn each id's file (to load and play it) a page at a time."""
+    from pathlib import Path
+
+    engine, col, osc, req = running
+    lib = engine.pipelines[0].library
+    total = lib.count
+    osc.send("/rtsim/ctl/pca/items", "ii", [1, 3])
+    got = []
+    while not got or got[-1][0] != "/rtsim/reply":
+        got += decode_datagram(osc.sock.recv(4096))
+    items = [args for address, args in got if address == "/rtsim/pca/item"]
+    assert [i for i, *_ in items] == [1, 2, 3]
+    for i, path, offset, length in items:
+        assert Path(path).is_file() and Path(path).stem == lib.names[i].split("/")[-1]
+        assert offset == 0.0 and length > 0.5
+    assert ("/rtsim/pca/items/page", (1, 3, total)) in got
+    assert got[-1] == ("/rtsim/reply", ("/rtsim/ctl/pca/items", "ok", ""))
+    page = _zmq(req, "/rtsim/ctl/pca/items", 0, 1000)  # the whole table, one request
+    assert page["ok"] and page["first"] == 0 and page["total"] == total
+    assert [row[0] for row in page["items"]] == list(range(total))
+    assert page["items"][1:4] == [[i, p, pytest.approx(o), pytest.approx(n)]
+                                  for i, p, o, n in items]
+    past = _zmq(req, "/rtsim/ctl/pca/items", total + 5, 10)
+    assert past["ok"] and past["items"] == [] and past["total"] == total
+    _, (_, status, detail) = osc.ask("/rtsim/ctl/pca/items", "ii", [0, 5000])
+    assert status == "error" and "count" in detail  # over the page limit: refused
+
+
 def test_rejected_commands_change_nothing_and_say_why(running):
     engine, col, osc, req = running
     addr, (request, status, detail) = osc.ask("/rtsim/ctl/pca/k", "i", [0])
