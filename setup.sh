@@ -17,6 +17,8 @@ dpkg -s libsndfile1 >/dev/null 2>&1 || need+=(libsndfile1)
 dpkg -s liblo-tools >/dev/null 2>&1 || need+=(liblo-tools)
 dpkg -s python3-venv >/dev/null 2>&1 || python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 if [[ "$extras" == *dev* ]]; then
+    # the Pure Data example is played headless in the tests
+    dpkg -s puredata-core >/dev/null 2>&1 || need+=(puredata-core)
     # training corpora are rendered with FluidSynth from Debian's GM soundfonts and the
     # AVL Drumkits (recorded acoustic kits)
     for p in fluidsynth fluid-soundfont-gm timgm6mb-soundfont musescore-general-soundfont-small \
