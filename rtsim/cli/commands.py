@@ -303,6 +303,22 @@ def cmd_index_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_index_export(args: argparse.Namespace) -> int:
+    """``rtsim index export``."""
+    from rtsim.index.paths import library_folder
+
+    library_folder(args.library)
+    from rtsim.index import Library
+    from rtsim.index.export import export_library
+
+    lib = Library.open(args.library)
+    for path in export_library(lib, args.out, fmt=args.format, what=args.what):
+        print(f"wrote {path}")
+    print(f"{lib.count} items, {args.what} ({lib.manifest.dim if args.what == 'vectors' else 3}"
+          f"-d), {args.format}")
+    return 0
+
+
 def _skipped(counts: dict | None) -> str:
     """``{"silent": 1, "truncated": 2}`` -> ``"3 (1 silent, 2 truncated)"``; ``"none"``."""
     if not counts:

@@ -117,6 +117,14 @@ def build_parser() -> argparse.ArgumentParser:
     info = isub.add_parser("info", help="describe a library")
     info.add_argument("library")
     info.set_defaults(func="rtsim.cli.commands:cmd_index_info")
+    export = isub.add_parser("export", help="write a library for other tools: FluCoMa "
+                             "DataSet + LabelSet JSON, CSV or JSON")
+    export.add_argument("library")
+    export.add_argument("out", help="file to write (flucoma: also OUT-labels.json)")
+    export.add_argument("--format", default="flucoma", choices=("flucoma", "csv", "json"))
+    export.add_argument("--what", default="vectors", choices=("vectors", "xyz"),
+                        help="one point per item: its mean vector, or its 3-D map position")
+    export.set_defaults(func="rtsim.cli.commands:cmd_index_export")
 
     query = sub.add_parser("query", help="offline top-k matches for an audio file, or for "
                            "several examples, one per subspace")
