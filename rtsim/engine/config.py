@@ -40,6 +40,7 @@ from rtsim.errors import ConfigError
 from rtsim.features.onset import OnsetConfig
 from rtsim.play.config import PlayConfig
 from rtsim.publish.osc_publisher import OscConfig
+from rtsim.publish.wekinator import WekinatorConfig
 from rtsim.publish.zmq import ZmqConfig
 
 #: Inference backends (as :data:`rtsim.embed.backends.BACKENDS`, which imports torch).
@@ -115,6 +116,7 @@ class RtsimConfig:
     zmq: ZmqConfig = field(default_factory=ZmqConfig)
     control: ControlConfig = field(default_factory=ControlConfig)
     play: PlayConfig = field(default_factory=PlayConfig)
+    wekinator: WekinatorConfig = field(default_factory=WekinatorConfig)
 
 
 def load_config(path: str | Path | None = None, *, patch: dict[str, Any] | None = None,

@@ -29,16 +29,25 @@ log = logging.getLogger(__name__)
 
 
 def open_publishers(cfg: RtsimConfig, pipelines: Sequence[Pipeline]) -> list[Publisher]:
-    """The OSC and ZeroMQ publishers the config enables."""
+    """The OSC, ZeroMQ and Wekinator publishers the config enables."""
     from rtsim.publish.osc_publisher import OscPublisher
+    from rtsim.publish.wekinator import WekinatorPublisher
     from rtsim.publish.zmq import ZmqPublisher
 
     pubs: list[Publisher] = []
-    if cfg.osc.enabled:
-        pubs.append(OscPublisher(cfg.osc, embedders={
-            p.name: (p.embedder.spec.dim, p.k) for p in pipelines}))
-    if cfg.zmq.enabled:
-        pubs.append(ZmqPublisher(cfg.zmq))
+    try:  # one that fails to open closes those opened before it
+        if cfg.osc.enabled:
+            pubs.append(OscPublisher(cfg.osc, embedders={
+                p.name: (p.embedder.spec.dim, p.k) for p in pipelines}))
+        if cfg.zmq.enabled:
+            pubs.append(ZmqPublisher(cfg.zmq))
+        if cfg.wekinator.enabled:
+            pubs.append(WekinatorPublisher(cfg.wekinator, embedders={
+                p.name: p.embedder.spec.dim for p in pipelines}))
+    except BaseException:
+        for pub in pubs:
+            pub.close()
+        raise
     return pubs
 
 
