@@ -39,6 +39,7 @@ from rtsim.engine.settings import ControlConfig, EngineConfig
 from rtsim.errors import ConfigError
 from rtsim.features.onset import OnsetConfig
 from rtsim.play.config import PlayConfig
+from rtsim.publish.midi import MidiConfig
 from rtsim.publish.osc_publisher import OscConfig
 from rtsim.publish.wekinator import WekinatorConfig
 from rtsim.publish.zmq import ZmqConfig
@@ -117,6 +118,7 @@ class RtsimConfig:
     control: ControlConfig = field(default_factory=ControlConfig)
     play: PlayConfig = field(default_factory=PlayConfig)
     wekinator: WekinatorConfig = field(default_factory=WekinatorConfig)
+    midi: MidiConfig = field(default_factory=MidiConfig)
 
 
 def load_config(path: str | Path | None = None, *, patch: dict[str, Any] | None = None,

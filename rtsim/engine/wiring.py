@@ -29,7 +29,8 @@ log = logging.getLogger(__name__)
 
 
 def open_publishers(cfg: RtsimConfig, pipelines: Sequence[Pipeline]) -> list[Publisher]:
-    """The OSC, ZeroMQ and Wekinator publishers the config enables."""
+    """The OSC, ZeroMQ, Wekinator and MIDI publishers the config enables."""
+    from rtsim.publish.midi import MidiPublisher
     from rtsim.publish.osc_publisher import OscPublisher
     from rtsim.publish.wekinator import WekinatorPublisher
     from rtsim.publish.zmq import ZmqPublisher
@@ -44,6 +45,8 @@ def open_publishers(cfg: RtsimConfig, pipelines: Sequence[Pipeline]) -> list[Pub
         if cfg.wekinator.enabled:
             pubs.append(WekinatorPublisher(cfg.wekinator, embedders={
                 p.name: p.embedder.spec.dim for p in pipelines}))
+        if cfg.midi.enabled:
+            pubs.append(MidiPublisher(cfg.midi, pipelines=pipelines))
     except BaseException:
         for pub in pubs:
             pub.close()
