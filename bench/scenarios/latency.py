@@ -117,7 +117,7 @@ def run(args) -> Report:
         device_hop={p.name: None if p.device_hop is None else
                     ("cudagraph" if p.device_hop.captured else "eager")
                     for p in engine.pipelines},
-        frontend_graphs=[tap.frontend.graphed for tap, _ in engine.frontends.values()],
+        frontend_graphs=[tap.frontend.graphed for tap, _ in engine.router.frontends.values()],
     )
     hop = rep.stages["hop"]
     rep.extra["targets"] = {"hop_p99_le_10ms": hop["p99_ms"] <= 10.0,

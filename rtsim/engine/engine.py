@@ -2,23 +2,21 @@
 
 The audio source (a PortAudio callback, or a file/synth thread) only writes into the
 ring. The engine thread reads what is new, zeroes and counts NaN/Inf samples, feeds the
-input taps (mono views, levels, onsets) and the front-end taps, lets every due pipeline
+taps (:attr:`Engine.router`: input levels and onsets, front ends), lets every due pipeline
 embed and search, and hands the events to the publishers. Control calls queued with
-:meth:`Engine.call_soon` run between hops, never inside one. Every stage is timed into
-preallocated histograms; a status heartbeat goes out every ``heartbeat_s``.
+:meth:`Engine.call_soon` run between hops, never inside one. Every stage is timed.
 
 This module owns the hop loop and its thread. Its parts live beside it: the taps and
 their routing to pipelines (:mod:`~rtsim.engine.routing`), the source watchdog
 (:mod:`~rtsim.engine.supervision`), the queue of control calls
-(:mod:`~rtsim.engine.calls`), the fan-out to publishers (:mod:`~rtsim.engine.fanout`)
-and the heartbeat's contents (:mod:`~rtsim.engine.status`).
+(:mod:`~rtsim.engine.calls`), the fan-out to publishers (:mod:`~rtsim.engine.fanout`),
+the heartbeat (:mod:`~rtsim.engine.status`) and the thread's interpreter settings and
+idle-time garbage collection (:mod:`~rtsim.engine.runtime`).
 """
 
 from __future__ import annotations
 
-import gc
 import logging
-import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -30,8 +28,9 @@ from rtsim.audio.sources import AudioSource
 from rtsim.engine.calls import CallQueue
 from rtsim.engine.fanout import Fanout, Publisher
 from rtsim.engine.routing import Route, Router
+from rtsim.engine.runtime import IdleCollector, hop_runtime
 from rtsim.engine.settings import EngineConfig
-from rtsim.engine.status import status_event
+from rtsim.engine.status import Heartbeat
 from rtsim.engine.supervision import SourceSupervisor
 from rtsim.engine.timing import StageTimer
 from rtsim.errors import ConfigError
@@ -84,37 +83,20 @@ class Engine:
         self.counters = {"bad_samples": 0, "publish_errors": 0, "controls_dropped": 0,
                          "step_errors": 0, "stalls": 0, "recoveries": 0}
         self.fanout = Fanout(self.publishers, self.counters)
-        self._next_gc = 0.0
+        self.collect_garbage = IdleCollector(config.gc_interval_s, self.timer)
+        self.heartbeat = Heartbeat(self, config.heartbeat_s)
         self.calls = CallQueue(self.counters)
         self._stop = threading.Event()
         self.supervisor = SourceSupervisor(source, self.ring, watchdog_s=config.watchdog_s,
                                            stop=self._stop, counters=self.counters)
         self._thread: threading.Thread | None = None
-        self._status_seq = 0
-        self._next_heartbeat = 0.0
         self.started_at: float | None = None
         self.first_hop_at: float | None = None
         self.control = None  # a ControlPlane, attached by the wiring
 
     def set_onset_thresholds(self, threshold_db: float, rise_db: float) -> None:
-        """Change every input's onset thresholds (call between hops); state is kept.
-
-        Raises
-        ------
-        ConfigError
-            If the values are invalid, or onset detection is disabled in the config.
-        """
+        """Set every input's onset thresholds between hops (ConfigError: invalid, or off)."""
         self.router.set_onset_thresholds(threshold_db, rise_db)
-
-    @property
-    def inputs(self):
-        """The input taps, by channel (None: the mix)."""
-        return self.router.inputs
-
-    @property
-    def frontends(self):
-        """The front-end taps and the pipelines each feeds."""
-        return self.router.frontends
 
     def call_soon(self, fn: Callable[[], None]) -> bool:
         """Queue ``fn`` to run between hops; False (and counted) if the queue is full."""
@@ -146,52 +128,46 @@ class Engine:
         """Run the loop in this thread until stopped, the source ends, or ``duration``."""
         self.started_at = time.time()
         deadline = None if duration is None else time.monotonic() + duration
-        previous_interval = sys.getswitchinterval()
-        sys.setswitchinterval(self.config.switch_interval_ms / 1000)
-        gc_was_enabled = gc.isenabled()
-        gc.disable()
-        gc.collect()
-        gc.freeze()  # start-up objects leave the collector's view: later collections are short
-        self.source.start(self.ring)
-        self.supervisor.delivered()
-        if self.control is not None:
-            self.control.start()
-        failures = 0
-        try:
-            while not self._stop.is_set():
-                self.calls.run_some()
-                try:
-                    n = self.step()
-                    failures = 0
-                except Exception:
-                    failures += 1
-                    self.counters["step_errors"] += 1
-                    if failures >= self.MAX_CONSECUTIVE_FAILURES:
-                        raise
-                    if failures == 1:
-                        log.exception("hop failed (the engine goes on)")
-                    n = 1
-                if n == 0:
-                    if not self.realtime and self.source.finished \
-                            and self.ring.available() == 0:
-                        break
-                    if self.realtime and self.supervisor.watch():
-                        break
-                    self._collect_garbage()
-                    time.sleep(self.router.idle_seconds(self.ring.available()))
-                else:
-                    self.supervisor.delivered()
-                if deadline is not None and time.monotonic() >= deadline:
-                    break
-                self._maybe_heartbeat()
-        finally:
+        with hop_runtime(self.config.switch_interval_ms):
+            self.source.start(self.ring)
+            self.supervisor.delivered()
             if self.control is not None:
-                self.control.stop()
-            self.source.stop()
-            self._heartbeat()
-            sys.setswitchinterval(previous_interval)
-            if gc_was_enabled:
-                gc.enable()
+                self.control.start()
+            try:
+                self._loop(deadline)
+            finally:
+                if self.control is not None:
+                    self.control.stop()
+                self.source.stop()
+                self.heartbeat.send()
+
+    def _loop(self, deadline: float | None) -> None:
+        failures = 0
+        while not self._stop.is_set():
+            self.calls.run_some()
+            try:
+                n = self.step()
+                failures = 0
+            except Exception:
+                failures += 1
+                self.counters["step_errors"] += 1
+                if failures >= self.MAX_CONSECUTIVE_FAILURES:
+                    raise
+                if failures == 1:
+                    log.exception("hop failed (the engine goes on)")
+                n = 1
+            if n == 0:
+                if not self.realtime and self.source.finished and self.ring.available() == 0:
+                    break
+                if self.realtime and self.supervisor.watch():
+                    break
+                self.collect_garbage()
+                time.sleep(self.router.idle_seconds(self.ring.available()))
+            else:
+                self.supervisor.delivered()
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            self.heartbeat.maybe_send()
 
     def step(self) -> int:
         """Process whatever the ring holds; return the number of frames read."""
@@ -217,27 +193,6 @@ class Engine:
                 self.first_hop_at = time.time()
         return info.n
 
-    def _collect_garbage(self) -> None:
-        """A collection between hops, when idle, at most every ``gc_interval_s``."""
-        now = time.monotonic()
-        if now < self._next_gc:
-            return
-        self._next_gc = now + self.config.gc_interval_s
-        t0 = time.perf_counter()
-        gc.collect()
-        self.timer.record("gc", time.perf_counter() - t0)
-
-    # -- status ----------------------------------------------------------------------
     def status(self) -> StatusEvent:
         """A heartbeat snapshot."""
-        self._status_seq += 1
-        return status_event(self, self._status_seq - 1)
-
-    def _maybe_heartbeat(self) -> None:
-        now = time.monotonic()
-        if now >= self._next_heartbeat:
-            self._next_heartbeat = now + self.config.heartbeat_s
-            self._heartbeat()
-
-    def _heartbeat(self) -> None:
-        self.fanout.status(self.status())
+        return self.heartbeat.snapshot()

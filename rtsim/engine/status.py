@@ -10,7 +10,7 @@ import time
 
 from rtsim.publish.events import StatusEvent
 
-__all__ = ["status_event"]
+__all__ = ["status_event", "Heartbeat"]
 
 
 def status_event(engine, seq: int) -> StatusEvent:
@@ -43,3 +43,27 @@ def status_event(engine, seq: int) -> StatusEvent:
                     else {}),  # not measured yet: -1 on the wire, as the schema says
         counters=counters,
     )
+
+
+class Heartbeat:
+    """Numbered heartbeats of ``engine``, sent to its publishers every ``interval_s``."""
+
+    def __init__(self, engine, interval_s: float) -> None:
+        self.engine, self.interval_s = engine, interval_s
+        self.seq, self._next = 0, 0.0
+
+    def snapshot(self) -> StatusEvent:
+        """The next heartbeat (numbered, not sent)."""
+        self.seq += 1
+        return status_event(self.engine, self.seq - 1)
+
+    def maybe_send(self) -> None:
+        """Send one if ``interval_s`` has passed since the last."""
+        now = time.monotonic()
+        if now >= self._next:
+            self._next = now + self.interval_s
+            self.send()
+
+    def send(self) -> None:
+        """Send one now."""
+        self.engine.fanout.status(self.snapshot())

@@ -142,9 +142,9 @@ def test_trigger_thresholds_change_live(running):
     assert wait_until(lambda: len(col.triggers) >= 2)  # a struck note every 0.8 s
     _, (_, status, detail) = osc.ask("/rtsim/ctl/trigger", "ff", [5.0, 9.0])
     assert status == "error" and "threshold_db" in detail  # out of range: nothing changes
-    assert all(t.detector.config.threshold_db == -40.0 for t in engine.inputs.values())
+    assert all(t.detector.config.threshold_db == -40.0 for t in engine.router.inputs.values())
     assert _zmq(req, "/rtsim/ctl/trigger", 0.0, 9.0)["ok"]  # nothing reaches 0 dBFS
-    assert all(t.detector.config.threshold_db == 0.0 for t in engine.inputs.values())
+    assert all(t.detector.config.threshold_db == 0.0 for t in engine.router.inputs.values())
     time.sleep(0.3)  # a pending onset may still report
     n = len(col.triggers)
     time.sleep(2.0)
