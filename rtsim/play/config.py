@@ -55,7 +55,7 @@ class PlayConfig:
     input_path: str | None = None
     rate: int = 44100
     channels: int = 2
-    block: int = 256
+    block: int = 128
     voices: int = 32
     gain: float = 0.5
     fade_ms: float = 3.0

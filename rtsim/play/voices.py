@@ -34,7 +34,7 @@ PLAY, STOP = 0, 1
 HEAD, TAIL, FRAMES, STARTED, STOLEN, DROPPED = range(6)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _apply(cmds, cgains, started_at, counters, voices, gains, polyphony, fade):
     """Start or stop the voices the waiting commands ask for (output thread)."""
     q = cmds.shape[0]
@@ -75,7 +75,7 @@ def _apply(cmds, cgains, started_at, counters, voices, gains, polyphony, fade):
         counters[TAIL] += 1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _mix(out, bank, voices, gains, fade, counters):
     """Zero ``out`` (frames, channels) and add every active voice into it."""
     frames, channels = out.shape
