@@ -125,10 +125,11 @@ def hop_plan(schema: Schema, case: Case, *, k: int) -> Plan:
     message for ranks 0 .. k-1, as the schema's ``[groups] hop`` documents.
     """
     hop = schema.group("hop")
+    on = {None: True, "vector": case.vector, "paths": False}  # the bench sends no paths
     plan = [_message(s, embedder=case.embedder, dim=case.dim) for s in hop
-            if "rank" not in s.placeholders and (s.option is None or case.vector)]
+            if "rank" not in s.placeholders and on[s.option]]
     plan += [_message(s, embedder=case.embedder, dim=case.dim, rank=r) for s in hop
-             if "rank" in s.placeholders for r in range(k)]
+             if "rank" in s.placeholders and on[s.option] for r in range(k)]
     return plan
 
 

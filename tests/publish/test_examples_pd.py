@@ -19,6 +19,7 @@ import pytest
 import scipy.signal
 import soundfile as sf
 
+from rtsim.publish.osc import encode_message
 from tests.engine.helpers import run_file, write_clip
 
 PATCH = Path(__file__).parents[2] / "osc_schemas" / "examples" / "pd" / "rtsim-play.pd"
@@ -29,15 +30,27 @@ pytestmark = pytest.mark.skipif(shutil.which("pd") is None,
                                 reason="Pure Data is not installed (apt-get install "
                                        "puredata-core)")
 
-# stops the recording and quits after a while (the example itself never quits)
+# beside the example: says when it is loaded; any OSC message on its own port stops the
+# recording and, half a second later (writesf~ flushes from its own thread), quits Pd;
+# it quits anyway after 60 s
 HARNESS = """#N canvas 0 0 450 300 12;
 #X obj 20 20 loadbang;
 #X obj 20 50 print rtsim-harness;
-#X obj 120 50 delay {ms};
-#X msg 120 80 \\; rtsim-stop bang \\; pd quit;
+#X obj 200 20 netreceive -u -b {port};
+#X obj 200 50 oscparse;
+#X obj 200 80 t b;
+#X msg 200 110 \\; rtsim-stop bang;
+#X obj 200 140 delay 500;
+#X msg 200 170 \\; pd quit;
+#X obj 20 80 delay 60000;
 #X connect 0 0 1 0;
-#X connect 0 0 2 0;
+#X connect 0 0 8 0;
 #X connect 2 0 3 0;
+#X connect 3 0 4 0;
+#X connect 4 0 5 0;
+#X connect 4 0 6 0;
+#X connect 6 0 7 0;
+#X connect 8 0 7 0;
 """
 
 
@@ -57,9 +70,9 @@ def _best_ncc(x: np.ndarray, ref: np.ndarray) -> tuple[float, int]:
 
 def test_the_pd_example_plays_each_triggered_match(tmp_path, one_shot_library):
     clip = write_clip(tmp_path / "clip.wav", NOTES, seconds=4.0)
-    port, recording = _free_udp_port(), tmp_path / "pd-out.wav"
+    port, stop_port, recording = _free_udp_port(), _free_udp_port(), tmp_path / "pd-out.wav"
     harness = tmp_path / "harness.pd"
-    harness.write_text(HARNESS.format(ms=7000))
+    harness.write_text(HARNESS.format(port=stop_port))
     pd = subprocess.Popen(
         ["pd", "-nogui", "-nosound", "-r", str(SR), "-stderr", "-open", str(PATCH),
          "-open", str(harness), "-send", f"rtsim-port {port}; rtsim-record {recording}"],
@@ -71,7 +84,10 @@ def test_the_pd_example_plays_each_triggered_match(tmp_path, one_shot_library):
         time.sleep(0.3)  # the -send messages (port, recording) come after loading
         col, _ = run_file(clip, one_shot_library, realtime=True, patch={
             "osc": {"enabled": True, "port": port, "paths": True}})
-        _, err = pd.communicate(timeout=20)
+        time.sleep(1.0)  # the last match plays out
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.sendto(encode_message("/stop", "i", [1]), ("127.0.0.1", stop_port))
+        _, err = pd.communicate(timeout=30)
     finally:
         if pd.poll() is None:
             pd.kill()
