@@ -24,15 +24,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
-import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rtsim.config import build, merge, read_toml
 from rtsim.errors import ConfigError
 
-__all__ = ["TrainConfig", "Schedule", "load_train_config"]
+__all__ = ["TrainConfig", "Schedule", "TrainFile", "load_train_config"]
 
 
 @dataclass(frozen=True)
@@ -135,31 +136,59 @@ class TrainConfig:
         return self.kwargs.get("name", self.task)
 
 
+@dataclass(frozen=True)
+class ModelTable:
+    """``[model]``: the task (``rtsim.training.tasks.<task>``) and its architecture."""
+
+    task: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DataTable:
+    """``[data]``: the training corpora, the validation share, the sources left out.
+
+    ``train`` is a corpus table or a list of them, as each task reads them.
+    """
+
+    train: Any = None
+    validation_fraction: float | None = None
+    leave_out: Any = None
+
+
+@dataclass(frozen=True)
+class EvalTable:
+    """``[eval]``: a held-out corpus."""
+
+    heldout: Any = None
+
+
+@dataclass(frozen=True)
+class TrainFile:
+    """A training TOML file as typed tables (``[loss]`` is checked by its task)."""
+
+    model: ModelTable
+    data: DataTable = field(default_factory=DataTable)
+    train: Schedule = field(default_factory=Schedule)
+    loss: dict[str, Any] = field(default_factory=dict)
+    eval: EvalTable = field(default_factory=EvalTable)
+
+
 def load_train_config(path: str | Path, *, overrides: dict[str, Any] | None = None) -> TrainConfig:
-    """Read a training TOML file (``overrides``: ``{"train": {"steps": 100}}``...)."""
+    """Read a training TOML file (``overrides``: ``{"train": {"steps": 100}}``...).
+
+    Built with the runtime config's machinery (:mod:`rtsim.config`): unknown sections and
+    keys, wrong types and non-finite numbers are errors naming the key, all at once.
+    """
     p = Path(path)
-    try:
-        raw = tomllib.loads(p.read_text())
-    except FileNotFoundError as exc:
-        raise ConfigError(f"training config not found: {p}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"training config {p} is not valid TOML: {exc}") from exc
-    for section, values in (overrides or {}).items():
-        raw.setdefault(section, {}).update(values)
-    unknown = sorted(set(raw) - {"model", "data", "train", "loss", "eval"})
-    if unknown:
-        raise ConfigError(f"{p}: unknown section(s) {unknown}")
-    model = raw.get("model", {})
-    if "task" not in model:
+    raw = merge(read_toml(p), overrides or {})
+    if "task" not in raw.get("model", {}):
         raise ConfigError(f"{p}: [model] task = ... is required")
-    for section, known in (("train", {f.name for f in fields(Schedule)}),
-                           ("model", {"task", "kwargs"}),
-                           ("data", {"train", "validation_fraction", "leave_out"}),
-                           ("eval", {"heldout"})):
-        bad = sorted(set(raw.get(section, {})) - known)
-        if bad:  # e.g. [loss] keys written after the [eval] heading
-            raise ConfigError(f"{p}: unknown [{section}] key(s) {bad}; known: {sorted(known)}")
-    return TrainConfig(task=model["task"], kwargs=dict(model.get("kwargs", {})),
-                       data=raw.get("data", {}), train=Schedule(**raw.get("train", {})),
-                       loss=raw.get("loss", {}), eval=raw.get("eval", {}),
-                       source=p.read_text())
+    try:
+        f = build(TrainFile, raw, "training config")
+    except ConfigError as exc:
+        raise ConfigError(f"{p}: {exc}") from None
+    data = {k: v for k, v in dataclasses.asdict(f.data).items() if v is not None}
+    evals = {k: v for k, v in dataclasses.asdict(f.eval).items() if v is not None}
+    return TrainConfig(task=f.model.task, kwargs=dict(f.model.kwargs), data=data,
+                       train=f.train, loss=dict(f.loss), eval=evals, source=p.read_text())

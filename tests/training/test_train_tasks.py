@@ -171,7 +171,8 @@ def test_cosine_schedule():
 def test_bad_training_configs(tmp_path):
     p = tmp_path / "bad.toml"
     p.write_text("[model]\ntask = 'timbre'\n[train]\nstep = 3\n")
-    with pytest.raises(ConfigError, match=r"unknown \[train\] key\(s\) \['step'\]"):
+    with pytest.raises(ConfigError,
+                       match=r"bad.toml: unknown key\(s\) \['step'\] in \[training config.train\]"):
         load_train_config(p)
     p.write_text("[model]\ntask = 'tempo'\n")
     with pytest.raises(ConfigError, match="unknown task 'tempo'"):
@@ -179,11 +180,17 @@ def test_bad_training_configs(tmp_path):
     # [loss] keys written after the [eval] heading belong to [eval]: refused, not ignored
     p.write_text("[model]\ntask = 'timbre'\n[eval]\nheldout = { size = 3 }\n"
                  "mode = 'trajectory'\n")
-    with pytest.raises(ConfigError, match=r"unknown \[eval\] key\(s\) \['mode'\]"):
+    with pytest.raises(ConfigError,
+                       match=r"unknown key\(s\) \['mode'\] in \[training config.eval\]"):
         load_train_config(p)
     p.write_text("[model]\ntask = 'timbre'\n[loss]\nmining = 'batch_all'\nfamily_wieght = 1\n")
     with pytest.raises(ConfigError, match=r"unknown \[loss\] key\(s\) \['family_wieght'\]"):
         make_task(load_train_config(p))
+    p.write_text("[model]\ntask = 'timbre'\n[train]\nsteps = 'many'\nlr = nan\n[extra]\n")
+    with pytest.raises(ConfigError) as err:  # every error at once, each naming its key
+        load_train_config(p)
+    assert "['extra']" in str(err.value) and "train.steps='many'" in str(err.value)
+    assert "train.lr=nan must be a finite number" in str(err.value)
 
 
 @pytest.mark.parametrize("path", sorted(Path(__file__).parents[2].glob("models/*/*.toml")))
