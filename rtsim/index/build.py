@@ -260,8 +260,8 @@ def build_library(folder: str | Path, out: str | Path, *, plugin: EmbedderPlugin
     manifest = write_library(
         out, embedder=embedder, vectors=vectors, items=items, row_item=row_item,
         fitted_state=fitted_state if plugin.fitted else None, index_spec=config.index,
-        source={"folder": str(folder), "files_found": len(files), "files_indexed": n_files,
-                "skipped": {k: len(v) for k, v in skipped.items()},
+        source={"folder": str(folder.resolve()), "files_found": len(files),
+                "files_indexed": n_files, "skipped": {k: len(v) for k, v in skipped.items()},
                 **({"update": {"kept": len(kept), "embedded": n_files - len(kept),
                                "removed": removed}} if prior is not None else {})},
         build_config=_jsonable(asdict(config)), files=indexed, keep_old=backup,

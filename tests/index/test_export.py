@@ -69,6 +69,23 @@ def test_csv_and_json_list_files_and_map_positions(tmp_path, one_shot_library):
         export_library(lib, tmp_path / "x", fmt="wav")
 
 
+def test_a_library_built_from_a_relative_folder_names_absolute_files(tmp_path, monkeypatch):
+    """Receivers load matches by path: it must not depend on the build's working directory."""
+    from pathlib import Path
+
+    from rtsim.embed import get
+    from rtsim.index.build import build_library
+    from tests.conftest import write_samples
+
+    write_samples(tmp_path / "samples")
+    monkeypatch.chdir(tmp_path)
+    build_library("samples", "lib", plugin=get("pca"), progress=False)
+    monkeypatch.chdir("/")
+    lib = Library.open(tmp_path / "lib")
+    path = Path(lib.files[0][0])
+    assert path.is_absolute() and path.is_file()
+
+
 def test_cli_export(tmp_path, one_shot_library):
     r = run("rtsim", "index", "export", one_shot_library, tmp_path / "ds.json")
     assert r.returncode == 0, r.stderr
