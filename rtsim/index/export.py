@@ -70,8 +70,8 @@ def export_library(library, out: str | os.PathLike, *, fmt: str = "flucoma",
         raise ConfigError(f"export format={fmt!r} must be one of {FORMATS} and what={what!r} "
                           f"one of {WHAT}")
     points = _points(library, what)
-    items = library.items(range(library.count))
-    files = library.files
+    items = library.all_items()
+    root = library.source_root
     ids = [str(i) for i in range(library.count)]
     labels = [it.labels.get("folder", "") or "." for it in items]
     out = Path(out)
@@ -80,7 +80,7 @@ def export_library(library, out: str | os.PathLike, *, fmt: str = "flucoma",
         _write(out, json.dumps(flucoma_dataset(ids, points), indent=1))
         _write(labels_path, json.dumps(flucoma_labelset(ids, labels), indent=1))
         return [out, labels_path]
-    rows = [{"id": i, "name": it.name, "file": files[i][0], "offset_s": it.offset_s,
+    rows = [{"id": i, "name": it.name, "file": str(root / it.file), "offset_s": it.offset_s,
              "length_s": it.length_s, "label": lab,
              **dict(zip("xyz", (float(v) for v in library.xyz[i]), strict=True))}
             for i, (it, lab) in enumerate(zip(items, labels, strict=True))]

@@ -220,9 +220,13 @@ class Library:
     def files(self) -> ItemFiles:
         """Each item's absolute file path, offset and length (read on first use, kept)."""
         if self._files is None:
-            root = Path(self.manifest.source.get("folder") or self.path)
-            self._files = read_item_files(self.path / ITEMS, root)
+            self._files = read_item_files(self.path / ITEMS, self.source_root)
         return self._files
+
+    @property
+    def source_root(self) -> Path:
+        """The folder the library was built from: items' files are relative to it."""
+        return Path(self.manifest.source.get("folder") or self.path)
 
     @property
     def count(self) -> int:

@@ -128,18 +128,16 @@ class ItemFiles:
 
     Attributes
     ----------
-    root : Path
-        The folder the library was built from (file paths are relative to it).
-    files : list of str
-        The distinct files, relative to ``root``.
+    paths : list of str
+        The distinct files, as absolute paths (joined once, not per lookup: the engine
+        looks up every match of every hop).
     file_of : np.ndarray, shape (items,), int32
-        Index into ``files`` of each item.
+        Index into ``paths`` of each item.
     offset_s, length_s : np.ndarray, shape (items,), float64
         Where in its file each item's sound is.
     """
 
-    root: Path
-    files: list[str]
+    paths: list[str]
     file_of: np.ndarray
     offset_s: np.ndarray
     length_s: np.ndarray
@@ -149,12 +147,12 @@ class ItemFiles:
 
     def __getitem__(self, item: int) -> tuple[str, float, float]:
         """``(absolute path, offset_s, length_s)`` of item ``item``."""
-        return (str(self.root / self.files[self.file_of[item]]), float(self.offset_s[item]),
+        return (self.paths[self.file_of[item]], float(self.offset_s[item]),
                 float(self.length_s[item]))
 
 
 def read_item_files(path: Path, root: Path) -> ItemFiles:
-    """Every item's file, offset and length, in id order (file names stored once)."""
+    """Every item's file (under ``root``), offset and length, in id order."""
     con = _connect(path)
     try:
         rows = con.execute("SELECT file, offset_s, length_s FROM items ORDER BY id").fetchall()
@@ -162,7 +160,7 @@ def read_item_files(path: Path, root: Path) -> ItemFiles:
         con.close()
     files: dict[str, int] = {}
     file_of = np.fromiter((files.setdefault(r[0], len(files)) for r in rows), np.int32, len(rows))
-    return ItemFiles(Path(root), list(files), file_of,
+    return ItemFiles([str(Path(root) / f) for f in files], file_of,
                      np.fromiter((r[1] for r in rows), np.float64, len(rows)),
                      np.fromiter((r[2] for r in rows), np.float64, len(rows)))
 

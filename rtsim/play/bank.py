@@ -109,7 +109,7 @@ def load_bank(library, *, sr: int, cache: Path | None = None) -> SampleBank:
 
 def _decode(library, sr: int, data: Path, meta: Path) -> None:
     """Decode every item to ``data`` (raw float32) and its layout to ``meta``, atomically."""
-    folder = Path(library.manifest.source.get("folder", ""))
+    folder = library.source_root
     items = library.all_items()
     starts, lengths, missing = [], [], []
     tmp = data.with_suffix(f".tmp{os.getpid()}")

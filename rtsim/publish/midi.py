@@ -170,8 +170,8 @@ class MidiPublisher:
         if cfg.mapping == "order":
             return order_notes(library.count, cfg.base_note)
         if cfg.mapping == "label":
-            items = library.items(range(library.count))
-            return label_notes([it.labels.get("folder", "") for it in items], cfg.base_note)
+            return label_notes([it.labels.get("folder", "") for it in library.all_items()],
+                               cfg.base_note)
         return csv_notes(cfg.csv, library.names)
 
     def publish_trigger(self, ev: TriggerEvent) -> None:

@@ -21,6 +21,7 @@ import soundfile as sf
 
 from rtsim.publish.osc import encode_message
 from tests.engine.helpers import run_file, write_clip
+from tests.oscdump import free_udp_port
 
 PATCH = Path(__file__).parents[2] / "osc_schemas" / "examples" / "pd" / "rtsim-play.pd"
 NOTES = [(0.3, "organ", 60), (1.5, "marimba", 48), (2.7, "pluck", 72)]
@@ -54,12 +55,6 @@ HARNESS = """#N canvas 0 0 450 300 12;
 """
 
 
-def _free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _best_ncc(x: np.ndarray, ref: np.ndarray) -> tuple[float, int]:
     c = np.correlate(x, ref, "valid")
     energy = np.convolve(x ** 2, np.ones(len(ref)), "valid")
@@ -70,7 +65,7 @@ def _best_ncc(x: np.ndarray, ref: np.ndarray) -> tuple[float, int]:
 
 def test_the_pd_example_plays_each_triggered_match(tmp_path, one_shot_library):
     clip = write_clip(tmp_path / "clip.wav", NOTES, seconds=4.0)
-    port, stop_port, recording = _free_udp_port(), _free_udp_port(), tmp_path / "pd-out.wav"
+    port, stop_port, recording = free_udp_port(), free_udp_port(), tmp_path / "pd-out.wav"
     harness = tmp_path / "harness.pd"
     harness.write_text(HARNESS.format(port=stop_port))
     pd = subprocess.Popen(
