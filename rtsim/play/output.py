@@ -88,7 +88,26 @@ class Mixer:
             np.add(out, scratch, out=out)
 
 
-class DeviceOutput:
+class _LiveOutput:
+    """What the real-time outputs share.
+
+    A voice starts with the next block; the blocks mixed so far are counted by the
+    output's :class:`BlockTimes` record.
+    """
+
+    times: BlockTimes
+
+    @property
+    def blocks(self) -> int:
+        """Blocks mixed so far."""
+        return self.times.blocks
+
+    def at(self, when: float, request: Callable[[], object]) -> None:
+        """Ask for a voice now (it starts with the next block)."""
+        request()
+
+
+class DeviceOutput(_LiveOutput):
     """A PortAudio output stream whose callback mixes the voices.
 
     The callback mixes into a preallocated buffer and hands PortAudio its bytes (the one
@@ -108,7 +127,7 @@ class DeviceOutput:
 
         self.mixer, self.rate, self.channels, self.block = mixer, rate, channels, block
         self._buf = np.zeros((max(block, 8192), channels), np.float32)
-        self.xruns = self.blocks = 0
+        self.xruns = 0
         self.times = BlockTimes(rate)
         self._pa = dev_api.portaudio()
         try:
@@ -153,7 +172,6 @@ class DeviceOutput:
             self.xruns += 1
         out = self._buf[:frame_count]
         self.mixer.mix(out)
-        self.blocks += 1
         # PortAudio's stream clock says how far ahead of now this block will sound
         ahead = time_info.get("output_buffer_dac_time", 0.0) - time_info.get("current_time", 0.0)
         self.times.record(frame_count, time.perf_counter() + (
@@ -165,10 +183,6 @@ class DeviceOutput:
         """The stream's output latency as PortAudio reports it."""
         return float(self._stream.get_output_latency())
 
-    def at(self, when: float, request: Callable[[], object]) -> None:
-        """Ask for a voice now (it starts with the next block)."""
-        request()
-
     def close(self) -> None:
         """Stop the stream and PortAudio (idempotent)."""
         if self._stream is not None:
@@ -178,7 +192,7 @@ class DeviceOutput:
             self._pa.terminate()
 
 
-class ClockedOutput:
+class ClockedOutput(_LiveOutput):
     """A sound card without the card: a thread mixes one block per block period.
 
     Each block is mixed when the block before it starts to sound and sounds one period
@@ -201,7 +215,7 @@ class ClockedOutput:
         self.latency_s = self.period
         self.name = CLOCK
         self._buf = np.zeros((block, channels), np.float32)
-        self.xruns = self.blocks = 0
+        self.xruns = 0
         self.times = BlockTimes(rate)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="rtsim-play-clock", daemon=True)
@@ -219,12 +233,7 @@ class ClockedOutput:
                 self.xruns += 1
                 sound = now
             self.times.record(self.block, sound)
-            self.blocks += 1
             due = sound
-
-    def at(self, when: float, request: Callable[[], object]) -> None:
-        """Ask for a voice now (it starts with the next block)."""
-        request()
 
     def close(self) -> None:
         """Stop the clock thread (idempotent)."""
