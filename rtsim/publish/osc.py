@@ -9,10 +9,11 @@ are built on them. Only the type tags rtsim uses are supported: ``i`` (int32),
 from __future__ import annotations
 
 import math
+import socket
 import struct
 from collections.abc import Iterable, Sequence
 
-from rtsim.errors import WireError
+from rtsim.errors import ConfigError, WireError
 
 __all__ = [
     "IMMEDIATELY",
@@ -25,6 +26,7 @@ __all__ = [
     "encode_bundle",
     "ntp_timetag",
     "truncate_utf8",
+    "udp_destination",
 ]
 
 #: The OSC timetag that means "dispatch immediately".
@@ -156,3 +158,23 @@ def truncate_utf8(text: str, *, max_bytes: int) -> tuple[bytes, bool]:
     while cut > 0 and data[cut] & 0xC0 == 0x80:  # continuation byte: back off
         cut -= 1
     return data[:cut], True
+
+
+def udp_destination(host: str, port: int, *, section: str,
+                    broadcast: bool = False) -> tuple[socket.socket, tuple]:
+    """A non-blocking UDP socket and the resolved address of ``host:port``.
+
+    Raises
+    ------
+    ConfigError
+        ``host`` does not resolve (the message names ``section``'s key).
+    """
+    try:
+        family, _, _, _, addr = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0]
+    except socket.gaierror as exc:
+        raise ConfigError(f"{section} host={host!r} does not resolve: {exc}") from exc
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    sock.setblocking(False)
+    if broadcast:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+    return sock, addr

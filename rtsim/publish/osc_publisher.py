@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from rtsim.errors import ConfigError, WireError
 from rtsim.publish.events import HopEvent, StatusEvent, TriggerEvent
-from rtsim.publish.osc import IMMEDIATELY, ntp_timetag
+from rtsim.publish.osc import IMMEDIATELY, ntp_timetag, udp_destination
 from rtsim.publish.osc_bundles import HopLayout, TriggerLayout, encode_status
 from rtsim.publish.osc_layout import OscCounters
 from rtsim.publish.schema import load_schema
@@ -216,16 +216,8 @@ class OscPublisher:
 
     def _open_socket(self) -> None:
         cfg = self.config
-        try:
-            info = socket.getaddrinfo(cfg.host, cfg.port, type=socket.SOCK_DGRAM)
-            family, addr = info[0][0], info[0][4]
-        except socket.gaierror as exc:
-            raise ConfigError(f"osc host={cfg.host!r} does not resolve: {exc}") from exc
-        sock = socket.socket(family, socket.SOCK_DGRAM)
-        sock.setblocking(False)
-        if cfg.broadcast:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
-        self._sock, self._addr = sock, addr
+        self._sock, self._addr = udp_destination(cfg.host, cfg.port, section="osc",
+                                                 broadcast=cfg.broadcast)
         log.info("OSC to %s:%d (%d embedders)", cfg.host, cfg.port, len(self._hop))
 
     def _layout(self, table: dict, ev: HopEvent | TriggerEvent) -> HopLayout | TriggerLayout:

@@ -18,7 +18,7 @@ import numpy as np
 
 from rtsim.errors import ConfigError
 from rtsim.publish.events import HopEvent, StatusEvent, TriggerEvent
-from rtsim.publish.osc import encode_message
+from rtsim.publish.osc import encode_message, udp_destination
 
 __all__ = ["WekinatorConfig", "WekinatorPublisher"]
 
@@ -83,14 +83,8 @@ class WekinatorPublisher:
             raise ConfigError(f"wekinator: {name!r} has {self.inputs} dimensions, more than "
                               f"the {_MAX_INPUTS} floats one datagram carries; use what='xyz'")
         self.sent = self.nonfinite = self.send_errors = 0
-        try:
-            family, _, _, _, self._addr = socket.getaddrinfo(config.host, config.port,
-                                                             type=socket.SOCK_DGRAM)[0]
-        except socket.gaierror as exc:
-            raise ConfigError(f"wekinator host={config.host!r} does not resolve: {exc}") \
-                from exc
-        self._sock: socket.socket | None = socket.socket(family, socket.SOCK_DGRAM)
-        self._sock.setblocking(False)
+        self._sock: socket.socket | None
+        self._sock, self._addr = udp_destination(config.host, config.port, section="wekinator")
         self._tags = "f" * self.inputs
         log.info("Wekinator: %s of %s to %s:%d %s (%d inputs)", config.what, name,
                  config.host, config.port, config.address, self.inputs)
