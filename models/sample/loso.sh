@@ -6,7 +6,7 @@
 #
 #   bash models/sample/loso.sh [OUT] [STEPS]      (~40 min on a 2-core CPU at 1000 steps)
 source "$(dirname "$0")/../loso.sh" "${1:-runs/sample-loso}" "${2:-1000}"
-folds models/sample/train.toml 9 sonic-pi,lmms timgm6mb csound avl
+folds models/sample/train.toml $(( steps * 9 / 1000 + 2 )) sonic-pi,lmms timgm6mb csound avl
 r="$out/run-sonic-pi+lmms"
 ev recorded-drums6 "$r" / "$out/recorded.csv" kind=drum 'label!=perc'
 ev recorded-drums "$r" / "$out/recorded.csv" kind=drum

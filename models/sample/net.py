@@ -32,6 +32,8 @@ class SampleNet(nn.Module):
         Frames more than ``floor`` (log10 units) below the window's peak are clipped to it.
     """
 
+    unit_norm = True  # forward returns L2-normalised rows: the embedder does not redo it
+
     def __init__(self, *, channels: tuple[int, ...] = (24, 48, 96, 128), hidden: int = 256,
                  dim: int = 128, floor: float = 6.0) -> None:
         super().__init__()

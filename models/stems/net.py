@@ -27,6 +27,8 @@ class StemNet(nn.Module):
         Embedding dimension (128).
     """
 
+    unit_norm = True  # forward returns L2-normalised rows: the embedder does not redo it
+
     def __init__(self, *, channels: tuple[int, ...] = (16, 32, 64, 128), dim: int = 128) -> None:
         super().__init__()
         self.features = strided_conv_stack(channels)

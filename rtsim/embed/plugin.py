@@ -162,6 +162,9 @@ class Embedder:
         self.module = module.to(self.device).eval()
         self.weights_hash = weights_hash
         self.backend = backend
+        # a cosine embedder's vectors are unit length: normalised here, once, unless the
+        # model's forward already returns unit rows (a module with ``unit_norm = True``)
+        self.normalises = spec.metric == "cosine" and not getattr(module, "unit_norm", False)
         example = torch.zeros((1, spec.window, spec.n_bins), device=self.device)
         self._forward = prepare(self.module, backend, example)
 
@@ -182,7 +185,7 @@ class Embedder:
         x = torch.as_tensor(windows, dtype=torch.float32).to(self.device, non_blocking=True)
         with torch.inference_mode():
             y = self._forward(x)
-            if self.spec.metric == "cosine":
+            if self.normalises:
                 y = torch.nn.functional.normalize(y, dim=-1)
         return y.float().cpu().numpy()
 
@@ -190,8 +193,8 @@ class Embedder:
     def infer(self):
         """The model on device tensors, ``(batch, window, n_bins) -> (batch, dim)``.
 
-        Not normalised: the backend's callable, or the eager module under ``cudagraph``
-        (whose callers capture it in their own graph).
+        The backend's callable, or the eager module under ``cudagraph`` (whose callers
+        capture it in their own graph); not normalised here: see :attr:`normalises`.
         """
         return self.module if self.backend == "cudagraph" else self._forward
 

@@ -299,8 +299,8 @@ class Pipeline:
             self.counters.silent += 1
         else:
             raw_ids, raw_dist = self.library.search(
-                self._query(vector), self.k, weights=self.weights) if rows is None else \
-                self._search(rows, raw)
+                self._query(vector), self.k, weights=self.weights,
+                unit=not self.pins) if rows is None else self._search(rows, raw)
             ids, dist, self._held = hold_best(raw_ids, raw_dist, self._held, self.stability)
             names = tuple(self.library.names[i] for i in ids)
             files = tuple(self.library.files[i] for i in ids)

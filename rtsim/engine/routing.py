@@ -121,12 +121,11 @@ class Router:
             if len(frames.data) == 0:
                 continue
             times = self.time_of(ch, frames.device_index, end_time)
-            host = None  # frames computed on a GPU stay there for pipelines that run there
+            host = frames.data  # numpy from the CPU; a GPU's stay for pipelines there
             for p in pipelines:
-                if p.frames_on_device and frames.data.is_cuda:
-                    data = frames.data
-                else:
-                    data = host = frames.data.cpu().numpy() if host is None else host
+                if not (p.frames_on_device or isinstance(host, np.ndarray)):
+                    host = host.cpu().numpy()  # once, for the pipelines on the host
+                data = frames.data if p.frames_on_device else host
                 events += p.push(data, times, level_db=tap.source.level_db, timer=timer)
         return events
 

@@ -77,7 +77,7 @@ class Frames:
     can turn it into a capture time with the ring's clock.
     """
 
-    data: torch.Tensor
+    data: np.ndarray | torch.Tensor  # numpy from a CPU front end, a tensor from a GPU's
     device_index: np.ndarray
 
 

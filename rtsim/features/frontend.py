@@ -235,8 +235,13 @@ class FrontEnd(torch.nn.Module):
         cap = 2 * self.properties.window_length + self.properties.hop_length
         return StreamState(buf=np.zeros(cap, np.float32))
 
-    def stream(self, x: np.ndarray, state: StreamState) -> tuple[torch.Tensor, StreamState]:
+    def stream(self, x: np.ndarray,
+               state: StreamState) -> tuple[np.ndarray | torch.Tensor, StreamState]:
         """Frames completed by a new chunk of audio.
+
+        Frames stay where they are computed: on the CPU they are numpy from the
+        numpy/scipy path (no torch tensor is made, live input stays numpy until the
+        model's input); on a GPU they are tensors on it, for a device-resident hop.
 
         Parameters
         ----------
@@ -247,12 +252,14 @@ class FrontEnd(torch.nn.Module):
 
         Returns
         -------
-        frames : torch.Tensor, shape (n_new, n_bins)
+        frames : np.ndarray (CPU) or torch.Tensor (other devices), shape (n_new, n_bins)
         state : StreamState
         """
         x = _as_mono(x)
         p = self.properties
-        out: list[torch.Tensor] = []
+        on_host = self.device.type == "cpu"
+        frame = self._frame_host if on_host else self.frames
+        out: list = []
         i = 0
         while i < len(x):
             _compact(state, first_needed=p.offset + state.next_frame * p.hop_length)
@@ -262,11 +269,19 @@ class FrontEnd(torch.nn.Module):
             i += take
             while p.frame_end(state.next_frame) <= state.n_seen:
                 lo = p.frame_end(state.next_frame) - p.window_length - state.start
-                out.append(self.frames(state.buf[None, lo : lo + p.window_length]))
+                out.append(frame(state.buf[None, lo : lo + p.window_length]))
                 state.next_frame += 1
+        if len(out) == 1:
+            return out[0], state
+        if on_host:
+            return (np.concatenate(out) if out else np.zeros((0, p.n_bins), np.float32)), state
         if not out:
             return torch.zeros((0, p.n_bins), dtype=torch.float32, device=self.device), state
-        return (out[0] if len(out) == 1 else torch.cat(out)), state
+        return torch.cat(out), state
+
+    def _frame_host(self, windows: np.ndarray) -> np.ndarray:
+        """:meth:`_frames_cpu` of a live window (a view of the stream's buffer)."""
+        return self._frames_cpu(np.ascontiguousarray(windows, np.float32))
 
 
 def _compact(state: StreamState, *, first_needed: int) -> None:

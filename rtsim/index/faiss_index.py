@@ -72,10 +72,13 @@ def index_kind(spec: IndexSpec, n: int) -> str:
     return "flat" if n <= spec.exact_max else "hnsw"
 
 
-def prepare(vectors: np.ndarray, metric: str) -> np.ndarray:
-    """Vectors as FAISS stores them: contiguous float32, unit length for cosine."""
+def prepare(vectors: np.ndarray, metric: str, *, unit: bool = False) -> np.ndarray:
+    """Vectors as FAISS stores them: contiguous float32, unit length for cosine.
+
+    ``unit``: the rows are unit length already (an embedder's output), not normalised again.
+    """
     x = np.ascontiguousarray(vectors, dtype=np.float32)
-    if metric == "cosine":
+    if metric == "cosine" and not unit:
         x = x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
     return x
 
@@ -170,20 +173,24 @@ class Searcher:
         """Number of vectors in the index."""
         return int(self.index.ntotal)
 
-    def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, query: np.ndarray, k: int, *,
+               unit: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Nearest neighbours of one query.
 
         Parameters
         ----------
         query : np.ndarray, shape (dim,)
+            Any vector; normalised for a cosine index unless ``unit``.
         k : int
+        unit : bool
+            The query is unit length already (an embedder's own output).
 
         Returns
         -------
         ids : np.ndarray, shape (m,), int64, m <= k (no -1 labels)
         distances : np.ndarray, shape (m,), float32, ascending
         """
-        q = prepare(query.reshape(1, -1), self.metric)
+        q = prepare(query.reshape(1, -1), self.metric, unit=unit)
         if q.shape[1] != self.dim:
             raise LibraryError(f"query has dimension {q.shape[1]}, the index {self.dim}")
         raw, ids = self.index.search(q, min(k, self.count))

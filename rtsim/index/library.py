@@ -238,8 +238,8 @@ class Library:
         """The ``[start, stop)`` slices of the embedder's named subspaces (may be empty)."""
         return [(s["start"], s["stop"]) for s in self.manifest.embedder_spec.get("subspaces", [])]
 
-    def search(self, vector: np.ndarray, k: int, *,
-               weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, vector: np.ndarray, k: int, *, weights: np.ndarray | None = None,
+               unit: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """The k nearest *items* to one vector, best first.
 
         An item's distance is that of its nearest vector; ids are item ids (never -1).
@@ -252,6 +252,9 @@ class Library:
             Subspace weights (libraries of embedders whose subspaces are unit vectors
             searched by inner product, e.g. ``disentangled``). The ranking is then exactly
             that of ``Σ w_s ‖q_s - x_s‖²``, which is also the distance reported.
+        unit : bool
+            ``vector`` is unit length already (an embedder's own output): a cosine
+            library does not normalise it again.
 
         Returns
         -------
@@ -260,7 +263,7 @@ class Library:
         """
         if weights is not None:
             vector = np.asarray(vector, np.float32) * self.query_scale(weights)
-        rows, dist = self.searcher.search(vector, k * self.rows_per_item)
+        rows, dist = self.searcher.search(vector, k * self.rows_per_item, unit=unit)
         return self.best_items(rows, dist, k, weights=weights)
 
     def best_items(self, rows: np.ndarray, distances: np.ndarray, k: int, *,

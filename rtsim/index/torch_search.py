@@ -143,12 +143,13 @@ class TorchSearcher:
             return torch.mm(self._low, q, out_dtype=torch.float32)
         return self._low @ q
 
-    def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, query: np.ndarray, k: int, *,
+               unit: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Nearest neighbours of one query: ids, then distances ascending.
 
         As :meth:`Searcher.search <rtsim.index.faiss_index.Searcher.search>`.
         """
-        q = prepare(np.asarray(query).reshape(1, -1), self.metric)
+        q = prepare(np.asarray(query).reshape(1, -1), self.metric, unit=unit)
         if q.shape[1] != self.dim:
             raise LibraryError(f"query has dimension {q.shape[1]}, the index {self.dim}")
         k = min(k, self.count)

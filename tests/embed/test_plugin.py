@@ -2,7 +2,15 @@ import numpy as np
 import pytest
 import torch
 
-from rtsim.embed import EmbedderSpec, Subspace, get, load_state, save_state, state_hash
+from rtsim.embed import (
+    Embedder,
+    EmbedderSpec,
+    Subspace,
+    get,
+    load_state,
+    save_state,
+    state_hash,
+)
 from rtsim.embed.pca import SPEC, fit_pca
 from rtsim.errors import EmbedderError
 from rtsim.features import MelSpec
@@ -95,3 +103,25 @@ def test_cudagraph_backend_computes_what_eager_computes(caplog):
     assert "backend='cudagraph' needs a CUDA device" in caplog.text
     with pytest.raises(EmbedderError, match="backend='fast'"):
         plugin.load(backend="fast")
+
+
+class _Raw(torch.nn.Module):
+    """A cosine model whose output is not unit length."""
+
+    def forward(self, x):
+        return x.flatten(1)[:, :4] * 3.0
+
+
+def test_cosine_vectors_are_normalised_once():
+    """The embedder normalises a cosine model's output unless the model already does."""
+    spec = EmbedderSpec(name="raw", frontend=MelSpec(n_mels=4), window=2, hop=1, dim=4,
+                        metric="cosine")
+    raw = Embedder(spec, _Raw(), weights_hash="x")
+    v = raw(np.ones((1, 2, 4), np.float32))
+    assert raw.normalises
+    np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, rtol=1e-6)
+    sample = get("sample").load()
+    assert sample.spec.metric == "cosine" and not sample.normalises  # SampleNet: unit rows
+    x = np.random.default_rng(1).standard_normal((3, sample.spec.window, sample.spec.n_bins))
+    np.testing.assert_allclose(np.linalg.norm(sample(x.astype(np.float32)), axis=1), 1.0,
+                               rtol=1e-5)

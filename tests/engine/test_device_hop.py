@@ -123,3 +123,28 @@ def test_cuda_graph_front_end_equals_eager():
             a, s1 = eager.stream(x[i : i + 700], s1)
             b, s2 = graphed.stream(x[i : i + 700], s2)
             torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
+
+
+def test_cosine_queries_normalised_once_and_again_when_pinned(tmp_path, sample_folder,
+                                                               subspace_embedder, monkeypatch):
+    """A cosine embedder whose model is not unit: its vector is normalised once; a query
+    with a pinned subspace is normalised again, on the device as on the host."""
+    from dataclasses import replace
+
+    from rtsim.embed import registry
+
+    plugin = replace(subspace_embedder, spec=replace(subspace_embedder.spec, name="fourcos",
+                                                     metric="cosine"))
+    monkeypatch.setattr(registry, "_registry", {**registry._registry, "fourcos": plugin})
+    build_library(sample_folder / "organ", tmp_path / "lib", plugin=plugin, progress=False)
+    host = _pipeline(tmp_path / "lib", plugin, search="auto")
+    dev = _pipeline(tmp_path / "lib", plugin, search="torch")
+    assert dev.device_hop.normalise and not dev.device_hop.pinned
+    frames = _frames(plugin, seed=2)
+    first = _events(host, frames[:40])
+    _same(first, _events(dev, frames[:40]))
+    np.testing.assert_allclose(np.linalg.norm(first[-1].vector), 1.0, rtol=1e-5)
+    for p in (host, dev):
+        p.pin(p.subspace_index("tempo"), first[0].vector)
+    assert dev.device_hop.pinned
+    _same(_events(host, frames[40:]), _events(dev, frames[40:]))

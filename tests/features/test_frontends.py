@@ -178,3 +178,15 @@ def test_primed_offline_equals_a_stream_after_silence(spec):
     np.testing.assert_allclose(primed, streamed, rtol=1e-5, atol=1e-6)
     assert len(primed) == len(x) // spec.hop_length
     assert np.abs(fe.silence_frame()).max() == 0.0  # log(1 + 0) of silence
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_a_cpu_stream_gives_numpy_frames(spec):
+    """On the CPU live frames stay numpy (no torch round trip before the model)."""
+    fe = make_frontend(spec)
+    state = fe.init_state()
+    frames, state = fe.stream(_signal(spec.sr, 3.0), state)
+    assert isinstance(frames, np.ndarray) and frames.dtype == np.float32
+    assert frames.shape == (len(frames), fe.n_bins) and len(frames) > 1
+    none, _ = fe.stream(np.zeros(0, np.float32), state)
+    assert isinstance(none, np.ndarray) and none.shape == (0, fe.n_bins)
