@@ -11,6 +11,8 @@ CPU load. ``--busy`` keeps the other core busy the whole time.
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 
@@ -67,6 +69,31 @@ def parse_backends(text: str) -> tuple[str, dict[str, str]]:
     return "eager", per
 
 
+@contextmanager
+def profiled(path: str | None, top: int = 40):
+    """Profile this thread (the engine's, in ``bench latency``) into ``path``; no-op if None.
+
+    The profiler's own cost inflates the stage times of that run: profile in a separate run
+    from the one whose figures are reported.
+    """
+    if path is None:
+        yield
+        return
+    import cProfile
+    import io
+    import pstats
+
+    prof = cProfile.Profile()
+    prof.enable()
+    try:
+        yield
+    finally:
+        prof.disable()
+        out = io.StringIO()
+        pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(top)
+        Path(path).write_text(out.getvalue())
+
+
 def histogram_samples(hist) -> np.ndarray:
     """Approximate samples (bin upper edges repeated by count) for CDF plots."""
     edges = 1e-6 * 10 ** (np.arange(len(hist.counts)) / 60)
@@ -88,7 +115,7 @@ def run(args) -> Report:
     tap = OscTap()
     cfg = engine_config(args, clip=clip, libraries=libraries, osc_port=tap.port)
     engine = build_engine(cfg)
-    with busy_core(args.busy):
+    with busy_core(args.busy), profiled(getattr(args, "profile", None)):
         c0, w0 = cpu_seconds(), time.perf_counter()
         engine.run(duration=seconds)
         cpu, wall = cpu_seconds() - c0, time.perf_counter() - w0

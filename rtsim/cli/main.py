@@ -238,6 +238,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="latency: [engine] switch_interval_ms (default 0.5)")
     bench.add_argument("--index", choices=("auto", "flat", "hnsw", "ivf"), default="auto",
                        help="latency: index kind of the bench libraries (flat builds fastest)")
+    bench.add_argument("--profile", metavar="PATH", help="latency: profile the engine thread "
+                       "(cProfile) and write its 40 costliest functions by own time to PATH")
     bench.add_argument("--voices", help="play: voice counts, e.g. 1,8,32")
     bench.add_argument("--blocks", help="play: output blocks (frames), e.g. 64,128,256")
     bench.add_argument("--play-device", help="play: output device (default: clock, the "

@@ -91,16 +91,19 @@ class WindowStream:
         else:
             frames = np.asarray(frames, np.float32)
         out = []
-        for frame in frames:
-            # each frame is written twice, so the last `w` frames are always contiguous
+        last = len(frames) - 1
+        for i, frame in enumerate(frames):
+            # each frame is written twice (rows slot and slot + w, one strided write), so
+            # the last `w` frames are always contiguous
             slot = state.n_frames % w
-            hist[slot] = frame
-            hist[slot + w] = frame
+            hist[slot : slot + w + 1 : w] = frame
             state.n_frames += 1
             if state.n_frames == state.next_window * h + w:
                 start = state.n_frames % w
                 window = hist[start : start + w]
-                out.append(window.clone() if on_device else window.copy())
+                # the stack below copies; a view is safe when no later frame overwrites it
+                out.append(window if i == last else
+                           (window.clone() if on_device else window.copy()))
                 state.next_window += 1
         if on_device:
             return (torch.stack(out) if out else hist.new_zeros((0, w, self.n_bins))), state

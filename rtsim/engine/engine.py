@@ -41,7 +41,9 @@ __all__ = ["EngineConfig", "Engine", "Publisher", "Route"]
 
 log = logging.getLogger(__name__)
 
-STAGES = ("read", "frontend", "embed", "search", "publish", "hop", "gc")
+# "frontend" times every block's front-end push, "frame" only those that completed frames;
+# "window" is the pipelines' window assembly (see Router.run_frontends and Pipeline.push)
+STAGES = ("read", "frontend", "frame", "window", "embed", "search", "publish", "hop", "gc")
 
 
 class Engine:

@@ -260,7 +260,9 @@ class Pipeline:
         timer : StageTimer
         """
         first_window = self.state.next_window
+        t0 = time.perf_counter()
         wins, self.state = self.windows.stream(frames, self.state)
+        timer.record("window", time.perf_counter() - t0)
         if not self.enabled or len(wins) == 0:
             return []
         if self.stride > 1:

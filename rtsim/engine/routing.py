@@ -117,9 +117,11 @@ class Router:
         for (ch, _), (tap, pipelines) in self.frontends.items():
             t0 = time.perf_counter()
             frames = tap.push(tap.source.mono)
-            timer.record("frontend", time.perf_counter() - t0)
+            dt = time.perf_counter() - t0
+            timer.record("frontend", dt)
             if len(frames.data) == 0:
                 continue
+            timer.record("frame", dt)
             times = self.time_of(ch, frames.device_index, end_time)
             host = frames.data  # numpy from the CPU; a GPU's stay for pipelines there
             for p in pipelines:

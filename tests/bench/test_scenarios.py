@@ -49,8 +49,15 @@ def test_embed(tmp_path, cache):
 
 
 def test_latency(tmp_path, cache):
-    data, _ = bench("latency", tmp_path, cache, "--seconds", "3")
-    assert {"read", "frontend", "embed", "search", "publish", "hop"} <= set(data["stages"])
+    data, _ = bench("latency", tmp_path, cache, "--seconds", "3", "--profile",
+                    str(tmp_path / "profile.txt"))
+    stages = data["stages"]
+    assert {"read", "frontend", "frame", "window", "embed", "search", "publish",
+            "hop"} <= set(stages)
+    assert stages["frame"]["n"] < stages["frontend"]["n"]  # frames complete in some blocks
+    assert stages["window"]["n"] == stages["frame"]["n"] and stages["hop"]["n"] > 20
+    profile = (tmp_path / "profile.txt").read_text()
+    assert "tottime" in profile and "engine.py" in profile
     e2e = data["end_to_end"]
     assert {"p50_ms", "p99_ms", "p999_ms"} <= set(e2e) and e2e["n"] > 20
     assert data["hops"] > 20 and 0 < data["cpu_load"]

@@ -125,10 +125,10 @@ def test_cuda_graph_front_end_equals_eager():
             torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
 
 
-def test_cosine_queries_normalised_once_and_again_when_pinned(tmp_path, sample_folder,
-                                                               subspace_embedder, monkeypatch):
-    """A cosine embedder whose model is not unit: its vector is normalised once; a query
-    with a pinned subspace is normalised again, on the device as on the host."""
+
+@pytest.fixture
+def cosine_four(tmp_path, sample_folder, subspace_embedder, monkeypatch):
+    """``four`` made cosine (its model's output is not unit length), and a library of it."""
     from dataclasses import replace
 
     from rtsim.embed import registry
@@ -137,14 +137,37 @@ def test_cosine_queries_normalised_once_and_again_when_pinned(tmp_path, sample_f
                                                      metric="cosine"))
     monkeypatch.setattr(registry, "_registry", {**registry._registry, "fourcos": plugin})
     build_library(sample_folder / "organ", tmp_path / "lib", plugin=plugin, progress=False)
-    host = _pipeline(tmp_path / "lib", plugin, search="auto")
-    dev = _pipeline(tmp_path / "lib", plugin, search="torch")
-    assert dev.device_hop.normalise and not dev.device_hop.pinned
+    return plugin, tmp_path / "lib"
+
+
+def _pinned_run(host, dev, plugin, to_device=lambda f: f):
     frames = _frames(plugin, seed=2)
     first = _events(host, frames[:40])
-    _same(first, _events(dev, frames[:40]))
+    _same(first, _events(dev, to_device(frames[:40])), tol=1e-4)
     np.testing.assert_allclose(np.linalg.norm(first[-1].vector), 1.0, rtol=1e-5)
     for p in (host, dev):
         p.pin(p.subspace_index("tempo"), first[0].vector)
     assert dev.device_hop.pinned
-    _same(_events(host, frames[40:]), _events(dev, frames[40:]))
+    _same(_events(host, frames[40:]), _events(dev, to_device(frames[40:])), tol=1e-4)
+
+
+def test_cosine_queries_normalised_once_and_again_when_pinned(cosine_four):
+    """A cosine embedder whose model is not unit: its vector is normalised once; a query
+    with a pinned subspace is normalised again, on the device as on the host."""
+    plugin, lib = cosine_four
+    host = _pipeline(lib, plugin, search="auto")
+    dev = _pipeline(lib, plugin, search="torch")
+    assert dev.device_hop.normalise and not dev.device_hop.pinned
+    _pinned_run(host, dev, plugin)
+
+
+@pytest.mark.cuda
+def test_cuda_graph_hop_recaptured_when_pinned(cosine_four):
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    plugin, lib = cosine_four
+    host = _pipeline(lib, plugin, search="auto")
+    dev = _pipeline(lib, plugin, search="torch", device="cuda", backend="cudagraph")
+    assert dev.device_hop.captured
+    _pinned_run(host, dev, plugin, lambda f: torch.from_numpy(f).cuda())
+    assert dev.device_hop.captured
