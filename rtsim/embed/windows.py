@@ -69,7 +69,7 @@ class WindowStream:
             return WindowState(history=np.zeros(shape, np.float32))
         return WindowState(history=torch.zeros(shape, device=device))
 
-    def stream(self, frames, state: WindowState):
+    def stream(self, frames, state: WindowState, *, copy: bool = True):
         """Windows completed by new frames.
 
         Parameters
@@ -77,11 +77,16 @@ class WindowStream:
         frames : array, shape (n_new, n_bins)
             Numpy, or a tensor for a tensor history (numpy is moved to its device).
         state : WindowState
+        copy : bool
+            False: when the frames complete exactly one window (the live case), return it
+            as a view of the history, valid until the next call (the engine's hop reads it
+            at once, and a device hop copies it into its graph's input anyway).
 
         Returns
         -------
         windows : array, shape (n_windows, window, n_bins)
-            Copies (safe to keep), of the history's kind; usually 0 or 1 per hop.
+            Of the history's kind; copies (safe to keep) unless ``copy=False``. Usually
+            0 or 1 per hop.
         state : WindowState
         """
         w, h, hist = self.window, self.hop, state.history
@@ -105,6 +110,8 @@ class WindowStream:
                 out.append(window if i == last else
                            (window.clone() if on_device else window.copy()))
                 state.next_window += 1
+        if len(out) == 1 and not copy:
+            return out[0][None], state
         if on_device:
             return (torch.stack(out) if out else hist.new_zeros((0, w, self.n_bins))), state
         return (np.stack(out) if out else np.zeros((0, w, self.n_bins), np.float32)), state

@@ -261,7 +261,7 @@ class Pipeline:
         """
         first_window = self.state.next_window
         t0 = time.perf_counter()
-        wins, self.state = self.windows.stream(frames, self.state)
+        wins, self.state = self.windows.stream(frames, self.state, copy=False)
         timer.record("window", time.perf_counter() - t0)
         if not self.enabled or len(wins) == 0:
             return []

@@ -116,6 +116,7 @@ class FrontEnd(torch.nn.Module):
         self._graph = None  # a GraphedCall of one frame (use_graphs)
         self._staging: torch.Tensor | None = None
         self._staged: torch.cuda.Event | None = None
+        self._empty: tuple | None = None  # (device, empty frames): see _no_frames
 
     # -- the per-frame function ------------------------------------------------------
     @property
@@ -144,7 +145,7 @@ class FrontEnd(torch.nn.Module):
             w = windows.numpy() if isinstance(windows, torch.Tensor) else windows
             return torch.from_numpy(self._frames_cpu(np.ascontiguousarray(w, np.float32)))
         if self._graph is not None and len(windows) == 1 and isinstance(windows, np.ndarray):
-            return self._graphed_frame(windows)
+            return self._graphed_frame(windows).clone()
         if isinstance(windows, np.ndarray) and not windows.flags.writeable:
             windows = np.ascontiguousarray(windows)  # strided views: torch wants writable
         w = torch.as_tensor(windows, dtype=torch.float32).to(self.device, non_blocking=True)
@@ -178,9 +179,10 @@ class FrontEnd(torch.nn.Module):
         return True
 
     def _graphed_frame(self, window: np.ndarray) -> torch.Tensor:
+        """The replay's static output, overwritten by the next frame (copy to keep it)."""
         self._staged.synchronize()  # the previous frame's upload has left the staging buffer
         self._staging.numpy()[:] = window
-        out = self._graph(self._staging).clone()
+        out = self._graph(self._staging)
         self._staged.record()
         return out
 
@@ -253,13 +255,17 @@ class FrontEnd(torch.nn.Module):
         Returns
         -------
         frames : np.ndarray (CPU) or torch.Tensor (other devices), shape (n_new, n_bins)
+            With CUDA graphs (:meth:`use_graphs`) a single frame is the replay's own
+            output, valid until the next call: read or copy it before.
         state : StreamState
         """
         x = _as_mono(x)
         p = self.properties
         on_host = self.device.type == "cpu"
-        frame = self._frame_host if on_host else self.frames
+        frame = self._frame_host if on_host else (
+            self._graphed_frame if self._graph is not None else self.frames)
         out: list = []
+        static = self._graph is not None  # a replay's output is overwritten by the next
         i = 0
         while i < len(x):
             _compact(state, first_needed=p.offset + state.next_frame * p.hop_length)
@@ -269,15 +275,24 @@ class FrontEnd(torch.nn.Module):
             i += take
             while p.frame_end(state.next_frame) <= state.n_seen:
                 lo = p.frame_end(state.next_frame) - p.window_length - state.start
+                if out and static:
+                    out[-1] = out[-1].clone()
                 out.append(frame(state.buf[None, lo : lo + p.window_length]))
                 state.next_frame += 1
         if len(out) == 1:
             return out[0], state
-        if on_host:
-            return (np.concatenate(out) if out else np.zeros((0, p.n_bins), np.float32)), state
-        if not out:
-            return torch.zeros((0, p.n_bins), dtype=torch.float32, device=self.device), state
-        return torch.cat(out), state
+        if out:
+            return (np.concatenate(out) if on_host else torch.cat(out)), state
+        return self._no_frames(), state
+
+    def _no_frames(self):
+        """The empty result of a stream call (made once: most calls complete no frame)."""
+        dev = self.device
+        if self._empty is None or self._empty[0] != dev:
+            n = self.properties.n_bins
+            self._empty = (dev, np.zeros((0, n), np.float32) if dev.type == "cpu"
+                           else torch.zeros((0, n), device=dev))
+        return self._empty[1]
 
     def _frame_host(self, windows: np.ndarray) -> np.ndarray:
         """:meth:`_frames_cpu` of a live window (a view of the stream's buffer)."""

@@ -276,6 +276,8 @@ class Library:
         if weights is not None:
             distances = self.weighted_distances(distances, weights)
         items = self.row_item[rows]
+        if self.rows_per_item == 1:  # one row per item: rows are distinct items already
+            return items[:k].astype(np.int64), distances[:k]
         _, first = np.unique(items, return_index=True)
         keep = np.sort(first)[:k]
         return items[keep].astype(np.int64), distances[keep]

@@ -30,3 +30,19 @@ def test_torch_and_numpy_windows_agree():
 
 def test_too_few_frames_give_no_window():
     assert frame_windows(np.zeros((3, 5), np.float32), window=4, hop=1).shape == (0, 4, 5)
+
+
+@pytest.mark.parametrize("device_history", [False, True])
+def test_a_single_window_can_be_a_view_until_the_next_call(device_history):
+    """copy=False: the live case (one window per call) reads the history in place."""
+    frames = np.random.default_rng(1).standard_normal((40, 3)).astype(np.float32)
+    ref = frame_windows(frames, window=4, hop=2)
+    ws = WindowStream(window=4, hop=2, n_bins=3)
+    state = ws.init_state("cpu" if device_history else None)
+    got = []
+    for f in frames:
+        out, state = ws.stream(f[None], state, copy=False)
+        got += [np.array(out[i].tolist(), np.float32) for i in range(len(out))]  # read now
+    np.testing.assert_array_equal(np.stack(got), ref)
+    many, _ = ws.stream(frames[:9], ws.init_state(), copy=False)  # several: still copies
+    np.testing.assert_array_equal(many, ref[:3])
