@@ -18,7 +18,7 @@
     optimizer = "sgd"
     lr = 0.01
 
-    [loss]                       # task-specific
+    [loss]                       # the task's own table (rtsim.training.tasks.tables)
     margin_pos = 0.25
 """
 
@@ -126,7 +126,7 @@ class TrainConfig:
     kwargs: dict[str, Any] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)
     train: Schedule = field(default_factory=Schedule)
-    loss: dict[str, Any] = field(default_factory=dict)
+    loss: Any = None  # the task's typed [loss] table (rtsim.training.tasks.tables)
     eval: dict[str, Any] = field(default_factory=dict)
     source: str = ""
 
@@ -165,7 +165,7 @@ class EvalTable:
 
 @dataclass(frozen=True)
 class TrainFile:
-    """A training TOML file as typed tables (``[loss]`` is checked by its task)."""
+    """A training TOML file as typed tables (``[loss]`` is typed by its task's table)."""
 
     model: ModelTable
     data: DataTable = field(default_factory=DataTable)
@@ -188,7 +188,13 @@ def load_train_config(path: str | Path, *, overrides: dict[str, Any] | None = No
         f = build(TrainFile, raw, "training config")
     except ConfigError as exc:
         raise ConfigError(f"{p}: {exc}") from None
+    from rtsim.training.tasks.tables import loss_table
+
+    try:
+        loss = loss_table(f.model.task, dict(f.loss))
+    except ConfigError as exc:
+        raise ConfigError(f"{p}: {exc}") from None
     data = {k: v for k, v in dataclasses.asdict(f.data).items() if v is not None}
     evals = {k: v for k, v in dataclasses.asdict(f.eval).items() if v is not None}
     return TrainConfig(task=f.model.task, kwargs=dict(f.model.kwargs), data=data,
-                       train=f.train, loss=dict(f.loss), eval=evals, source=p.read_text())
+                       train=f.train, loss=loss, eval=evals, source=p.read_text())

@@ -183,9 +183,24 @@ def test_bad_training_configs(tmp_path):
     with pytest.raises(ConfigError,
                        match=r"unknown key\(s\) \['mode'\] in \[training config.eval\]"):
         load_train_config(p)
+    # [loss] is typed by its task (and timbre's mode): a typo, a wrong type or an unknown
+    # option names itself when the file is read, before any data is loaded
     p.write_text("[model]\ntask = 'timbre'\n[loss]\nmining = 'batch_all'\nfamily_wieght = 1\n")
-    with pytest.raises(ConfigError, match=r"unknown \[loss\] key\(s\) \['family_wieght'\]"):
-        make_task(load_train_config(p))
+    with pytest.raises(ConfigError, match=r"bad.toml: unknown key\(s\) \['family_wieght'\] "
+                       r"in \[loss\]; known: \['family_weight'"):
+        load_train_config(p)
+    p.write_text("[model]\ntask = 'timbre'\n[loss]\nmode = 'clips'\nmargin_pos = 0.1\n")
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) \['margin_pos'\] in \[loss\]"):
+        load_train_config(p)  # a key of the notes modes, not of clips
+    p.write_text("[model]\ntask = 'sample'\n[loss]\nm = 'four'\nclasses = { hat = 2 }\n")
+    with pytest.raises(ConfigError, match=r"loss.m='four' must be int"):
+        load_train_config(p)
+    p.write_text("[model]\ntask = 'disentangled'\n[loss]\nmining = 'hardest'\n")
+    with pytest.raises(ConfigError, match=r"\[loss\] mining='hardest' must be one of"):
+        load_train_config(p)
+    p.write_text("[model]\ntask = 'sample'\n[loss]\nclasses = { hat = 2 }\n")
+    with pytest.raises(ConfigError, match=r"classes has unknown group\(s\) \['hat'\]"):
+        load_train_config(p)
     p.write_text("[model]\ntask = 'timbre'\n[train]\nsteps = 'many'\nlr = nan\n[extra]\n")
     with pytest.raises(ConfigError) as err:  # every error at once, each naming its key
         load_train_config(p)
@@ -195,10 +210,10 @@ def test_bad_training_configs(tmp_path):
 
 @pytest.mark.parametrize("path", sorted(Path(__file__).parents[2].glob("models/*/*.toml")))
 def test_shipped_training_configs_are_valid(path):
-    from rtsim.training.tasks import LOSS_KEYS
+    from rtsim.training.tasks.tables import TABLES
 
     cfg = load_train_config(path)
-    assert cfg.task in LOSS_KEYS and set(cfg.loss) <= LOSS_KEYS[cfg.task]
+    assert isinstance(cfg.loss, TABLES[cfg.task])
     if "leave_out" in cfg.data:  # evaluated leave-one-source-out, each fold's source held out
         assert (path.parent / "loso.sh").is_file() and cfg.data.get("leave_out") == ""
     else:

@@ -137,15 +137,13 @@ class DisentangledTask:
         self.val_set = load_segments(
             corpus, subset=lambda k: split_keys(pieces_of(k), fraction=frac), **common)
         self.slices = [(s.start, s.stop) for s in SPEC.subspaces]
-        margin = float(cfg.loss.get("margin", 0.1))
-        self.mining = cfg.loss.get("mining", "batch_all")
-        if self.mining not in ("batch_all", "sampled"):
-            raise ConfigError(f"[loss] mining={self.mining!r} must be 'batch_all' or 'sampled'")
+        margin = cfg.loss.margin
+        self.mining = cfg.loss.mining
         self.masked = MaskedTripletLoss(self.slices, margin=margin)
         self.track = TripletMarginLoss(margin=margin, metric="l2")
         self.masked_all = MaskedBatchAllTripletLoss(self.slices, margin=margin)
         self.track_all = BatchAllTripletLoss(margin=margin, metric="l2")
-        self.track_weight = float(cfg.loss.get("track_weight", 0.5))
+        self.track_weight = cfg.loss.track_weight
         self.track_sampler = TrackTripletSampler(self.train_set.pieces, self.train_set.starts,
                                                  window=SPEC.window, seed=cfg.train.seed)
         self.piece_ids = np.unique(self.train_set.pieces)

@@ -270,18 +270,18 @@ class SampleTask:
         self.clips = ClipViews(cfg.data.get("train"), spec=SPEC,
                                leave_out=cfg.data.get("leave_out"),
                                validation_fraction=cfg.data.get("validation_fraction", 0.15),
-                               augment=cfg.loss.get("augment"),
-                               max_lag_s=cfg.loss.get("max_lag_s", 1.0), seed=cfg.train.seed,
+                               augment=cfg.loss.augment,
+                               max_lag_s=cfg.loss.max_lag_s, seed=cfg.train.seed,
                                progress=progress)
-        mix = cfg.loss.get("classes", {"drum": 6, "perc": 2, "note": 8})
+        mix = cfg.loss.classes
         core = {f"drum:{c}" for c in DRUM_CLASSES}
         self.sampler = StratifiedMPerClassSampler(
             self.clips.train_set.labels,
             [(lambda c: c in core, mix.get("drum", 6)),
              (lambda c: c.startswith("drum:"), mix.get("perc", 2)),
              (lambda c: c.startswith("note:"), mix.get("note", 8))],
-            m=int(cfg.loss.get("m", 4)), seed=cfg.train.seed)
-        self.loss_fn = SupConLoss(temperature=float(cfg.loss.get("temperature", 0.1)))
+            m=cfg.loss.m, seed=cfg.train.seed)
+        self.loss_fn = SupConLoss(temperature=cfg.loss.temperature)
         self._class_ids = {c: i for i, c in enumerate(self.clips.classes)}
 
     def build_model(self) -> torch.nn.Module:

@@ -57,8 +57,8 @@ class StemTask:
         self.sampler = TrackTripletSampler(self.train_set.pieces, self.train_set.starts,
                                            window=self.spec.window, max_overlap=0.5,
                                            seed=cfg.train.seed)
-        self.loss_fn = TripletMarginLoss(margin=cfg.loss.get("margin", 0.2),
-                                         metric=cfg.loss.get("metric", "cosine"))
+        self.loss_fn = TripletMarginLoss(margin=cfg.loss.margin,
+                                         metric=cfg.loss.metric)
 
     def build_model(self) -> torch.nn.Module:
         """A fresh stem network."""

@@ -6,7 +6,6 @@ import numpy as np
 import torch
 
 from rtsim.cache import cache_dir
-from rtsim.errors import ConfigError
 from rtsim.training.corpora import ensure_corpora
 from rtsim.training.eval.metrics import knn_accuracy
 from rtsim.training.losses import (
@@ -28,7 +27,7 @@ def timbre_task(cfg, *, progress: bool = True):
     (:class:`~rtsim.training.tasks.timbre_clips.TimbreClipsTask`); ``windows`` and
     ``trajectory`` from rendered notes (:class:`TimbreTask`).
     """
-    if cfg.loss.get("mode") == "clips":
+    if cfg.loss.mode == "clips":
         from rtsim.training.tasks.timbre_clips import TimbreClipsTask
 
         return TimbreClipsTask(cfg, progress=progress)
@@ -72,29 +71,25 @@ class TimbreTask:
         self.val_notes = load_notes(corpus, spec=SPEC.frontend, cache=cache, progress=progress,
                                     subset=lambda k: split_keys(k, fraction=frac))
         loss = cfg.loss
-        self.loss_fn = TwoMarginContrastiveLoss(margin_pos=loss.get("margin_pos", 0.05),
-                                                margin_neg=loss.get("margin_neg", 1.0))
+        self.loss_fn = TwoMarginContrastiveLoss(margin_pos=loss.margin_pos,
+                                                margin_neg=loss.margin_neg)
         self.sampler = NeighbourhoodSampler(
             self.train_notes.labels,
-            neighbourhoods=loss.get("neighbourhoods", list(NEIGHBOURHOODS)),
-            weights=loss.get("weights"), seed=cfg.train.seed)
+            neighbourhoods=list(loss.neighbourhoods or NEIGHBOURHOODS),
+            weights=None if loss.weights is None else list(loss.weights), seed=cfg.train.seed)
         self.hop_s = SPEC.frontend.hop_length / SPEC.frontend.sr
-        self.phase_matched = bool(loss.get("phase_matched", False))
-        self.mode = loss.get("mode", "windows")
-        if self.mode not in ("windows", "trajectory"):
-            raise ConfigError(f"[loss] mode={self.mode!r} must be windows, trajectory or clips")
+        self.phase_matched = loss.phase_matched
+        self.mode = loss.mode
         labels = self.train_notes.labels
         self._program_id = {p: i for i, p in enumerate(sorted({lab["program"] for lab in labels},
                                                               key=str))}
         self._family_id = {f: i for i, f in enumerate(sorted({lab["family"] for lab in labels}))}
         self.batches = MPerClassSampler([lab["program"] for lab in labels],
-                                        m=int(loss.get("m", 4)), seed=cfg.train.seed)
-        self.mining = loss.get("mining", "batch_hard")
-        if self.mining not in ("batch_hard", "batch_all"):
-            raise ConfigError(f"[loss] mining={self.mining!r} must be batch_hard or batch_all")
-        self.traj_loss = BatchHardTripletLoss(margin=loss.get("margin", 0.5), metric="l2")
-        self.all_loss = BatchAllTripletLoss(margin=loss.get("margin", 0.5), metric="l2")
-        self.family_weight = float(loss.get("family_weight", 0.5))
+                                        m=loss.m, seed=cfg.train.seed)
+        self.mining = loss.mining
+        self.traj_loss = BatchHardTripletLoss(margin=loss.margin, metric="l2")
+        self.all_loss = BatchAllTripletLoss(margin=loss.margin, metric="l2")
+        self.family_weight = loss.family_weight
 
     def build_model(self) -> torch.nn.Module:
         """A fresh timbre network."""

@@ -48,15 +48,14 @@ class TimbreClipsTask:
         self.clips = ClipViews(cfg.data.get("train"), spec=SPEC, kinds=("note",),
                                leave_out=cfg.data.get("leave_out"),
                                validation_fraction=cfg.data.get("validation_fraction", 0.1),
-                               augment=loss.get("augment"),
-                               max_lag_s=loss.get("max_lag_s", 1.0), seed=cfg.train.seed,
+                               augment=loss.augment,
+                               max_lag_s=loss.max_lag_s, seed=cfg.train.seed,
                                progress=progress)
         ts = self.clips.train_set
         self._instrument = _instruments(ts)
-        self.batches = MPerClassSampler(self._instrument, m=int(loss.get("m", 4)),
-                                        seed=cfg.train.seed)
-        self.triplets = BatchAllTripletLoss(margin=float(loss.get("margin", 0.5)), metric="l2")
-        self.family_weight = float(loss.get("family_weight", 0.8))
+        self.batches = MPerClassSampler(self._instrument, m=loss.m, seed=cfg.train.seed)
+        self.triplets = BatchAllTripletLoss(margin=loss.margin, metric="l2")
+        self.family_weight = loss.family_weight
 
     def build_model(self) -> torch.nn.Module:
         """A fresh timbre network."""

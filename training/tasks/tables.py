@@ -1,0 +1,134 @@
+"""The ``[loss]`` table of each training task, typed.
+
+A training file's ``[loss]`` is built into one of these frozen dataclasses by the same
+machinery as every other table (:func:`rtsim.config.build`): an unknown key, a value of
+the wrong type or a non-finite number is an error naming the key, and a choice outside
+its options names the value and the options. :func:`loss_table` picks the dataclass from
+the task (and, for ``timbre``, from its ``mode``). Defaults are the shipped recipes'.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from rtsim.config import build
+from rtsim.errors import ConfigError
+
+__all__ = ["TimbreNotesLoss", "TimbreClipsLoss", "StemLoss", "DisentangledLoss", "SampleLoss",
+           "loss_table", "TABLES"]
+
+
+def _one_of(name: str, value: str, options: tuple[str, ...]) -> None:
+    if value not in options:
+        raise ConfigError(f"[loss] {name}={value!r} must be one of {list(options)}")
+
+
+@dataclass(frozen=True)
+class TimbreNotesLoss:
+    """``timbre`` on rendered notes (``mode = "windows"`` or ``"trajectory"``).
+
+    ``windows``: Humphrey's neighbourhood triplets of single windows under the two-margin
+    contrastive loss (``margin_pos``, ``margin_neg``, ``neighbourhoods``, ``weights``,
+    ``phase_matched``). ``trajectory``: ``m`` notes per program seen through their windows,
+    triplet loss (``margin``, ``mining``) on programs plus ``family_weight`` times on
+    families.
+    """
+
+    mode: str = "windows"
+    margin_pos: float = 0.05
+    margin_neg: float = 1.0
+    neighbourhoods: tuple[str, ...] | None = None  # None: all of them
+    weights: tuple[float, ...] | None = None
+    phase_matched: bool = False
+    m: int = 4
+    mining: str = "batch_hard"
+    margin: float = 0.5
+    family_weight: float = 0.5
+
+    def __post_init__(self) -> None:
+        _one_of("mode", self.mode, ("windows", "trajectory", "clips"))
+        _one_of("mining", self.mining, ("batch_hard", "batch_all"))
+
+
+@dataclass(frozen=True)
+class TimbreClipsLoss:
+    """``timbre`` on augmented one-shots (``mode = "clips"``).
+
+    ``m`` notes per instrument, two views each, batch-all triplets on instruments plus
+    ``family_weight`` times on families.
+    """
+
+    mode: str = "clips"
+    m: int = 4
+    margin: float = 0.5
+    family_weight: float = 0.8
+    augment: dict[str, Any] | None = None  # None: the default augmentation chain
+    max_lag_s: float = 1.0
+
+
+@dataclass(frozen=True)
+class StemLoss:
+    """``stem``: triplet margin loss (the paper's cosine margin 0.2)."""
+
+    margin: float = 0.2
+    metric: str = "cosine"
+
+    def __post_init__(self) -> None:
+        _one_of("metric", self.metric, ("cosine", "l2"))
+
+
+@dataclass(frozen=True)
+class DisentangledLoss:
+    """``disentangled``: masked (per-subspace) and track triplets, ``track_weight`` = λ."""
+
+    margin: float = 0.1
+    track_weight: float = 0.5
+    mining: str = "batch_all"
+
+    def __post_init__(self) -> None:
+        _one_of("mining", self.mining, ("batch_all", "sampled"))
+
+
+@dataclass(frozen=True)
+class SampleLoss:
+    """``sample``: supervised contrastive loss over ``classes`` groups, ``m`` per class."""
+
+    m: int = 4
+    temperature: float = 0.1
+    augment: dict[str, Any] | None = None  # None: the default augmentation chain
+    max_lag_s: float = 1.0
+    classes: dict[str, int] = field(default_factory=lambda: {"drum": 6, "perc": 2, "note": 8})
+
+    def __post_init__(self) -> None:
+        extra = sorted(set(self.classes) - {"drum", "perc", "note"})
+        if extra:
+            raise ConfigError(f"[loss] classes has unknown group(s) {extra}; known: "
+                              "['drum', 'note', 'perc']")
+        if not self.temperature > 0:
+            raise ConfigError(f"[loss] temperature={self.temperature} must be > 0")
+
+
+#: The ``[loss]`` dataclasses of each task (``timbre``: by ``mode``).
+TABLES: dict[str, tuple[type, ...]] = {
+    "timbre": (TimbreNotesLoss, TimbreClipsLoss),
+    "stem": (StemLoss,),
+    "disentangled": (DisentangledLoss,),
+    "sample": (SampleLoss,),
+}
+
+
+def loss_table(task: str, raw: dict[str, Any]) -> Any:
+    """``raw`` (a ``[loss]`` table) as the task's typed loss table.
+
+    Raises
+    ------
+    ConfigError
+        An unknown task, key, type or option, naming it.
+    """
+    if task not in TABLES:
+        raise ConfigError(f"unknown task {task!r}; known: {sorted(TABLES)}")
+    cls = TABLES[task][0]
+    if task == "timbre" and raw.get("mode") == "clips":
+        cls = TimbreClipsLoss
+    return build(cls, raw, "loss")
