@@ -19,6 +19,8 @@ dpkg -s python3-venv >/dev/null 2>&1 || python3 -c 'import venv, ensurepip' 2>/d
 if [[ "$extras" == *dev* ]]; then
     # the Pure Data example is played headless in the tests
     dpkg -s puredata-core >/dev/null 2>&1 || need+=(puredata-core)
+    # rtsim view is tested in a real browser (headless, driven over DevTools)
+    dpkg -s chromium >/dev/null 2>&1 || need+=(chromium)
     # training corpora are rendered with FluidSynth from Debian's GM soundfonts and the
     # AVL Drumkits (recorded acoustic kits)
     for p in fluidsynth fluid-soundfont-gm timgm6mb-soundfont musescore-general-soundfont-small \

@@ -319,6 +319,28 @@ def cmd_index_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_view(args: argparse.Namespace) -> int:
+    """``rtsim view``: serve the map until Ctrl-C."""
+    from rtsim.index.paths import library_folder
+
+    library_folder(args.library)
+    from rtsim.view.server import open_view
+
+    server = open_view(args.library, host=args.host, port=args.port, connect=args.connect)
+    server.start()
+    follows = f", following {args.connect}" if args.connect else " (library only)"
+    print(f"rtsim view: {server.url}  ({server.library.count} items, "
+          f"{server.library.manifest.embedder}{follows}); Ctrl-C to stop", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0
+
+
 def _skipped(counts: dict | None) -> str:
     """``{"silent": 1, "truncated": 2}`` -> ``"3 (1 silent, 2 truncated)"``; ``"none"``."""
     if not counts:

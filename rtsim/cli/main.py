@@ -141,6 +141,17 @@ def build_parser() -> argparse.ArgumentParser:
                        help="long files: report one window every this many seconds")
     query.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     query.set_defaults(func="rtsim.cli.commands:cmd_query")
+
+    view = sub.add_parser("view", help="a library's 3-D map in the browser, following a "
+                          "running engine's ZeroMQ stream (--connect) or alone")
+    view.add_argument("library")
+    view.add_argument("--connect", metavar="ENDPOINT",
+                      help="the engine's [zmq] endpoint, e.g. tcp://127.0.0.1:5556 "
+                      "(default: show the library alone)")
+    view.add_argument("--host", default="127.0.0.1", help="address to serve on")
+    view.add_argument("--port", type=number(int, low=0), default=8765,
+                      help="port to serve on (0: any free one)")
+    view.set_defaults(func="rtsim.cli.commands:cmd_view")
     data = sub.add_parser("data", help="render training corpora")
     dsub = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
     render = dsub.add_parser("render", help="render NSynth-like notes, Slakh-like songs, or a "
