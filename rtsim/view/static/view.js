@@ -94,7 +94,7 @@ function makeView(scene, norm) {
                     new MeshBasicMaterial({ map: target.texture, depthTest: false })));
   const flat = new OrthographicCamera(-1, 1, 1, -1, 0, 1);
   const camera = new PerspectiveCamera(55, window.innerWidth / window.innerHeight, 0.01, 100);
-  camera.position.set(2.2, 1.6, 2.6);
+  camera.position.set(1.5, 1.1, 1.8);
   const controls = new OrbitControls(camera, renderer.domElement);
   controls.enableDamping = true;
   controls.dampingFactor = 0.15;  // settles within half a second: then every point is drawn
@@ -120,7 +120,7 @@ function makeView(scene, norm) {
   const topGeom = new BufferGeometry();
   topGeom.setAttribute("position", new BufferAttribute(new Float32Array(3 * k), 3));
   topGeom.setDrawRange(0, 0);
-  const top = new Points(topGeom, new PointsMaterial({ size: size * 3.5, color: 0xffffff }));
+  const top = new Points(topGeom, new PointsMaterial({ size: size * 2.2, color: 0xffffff }));
   world.add(top);
 
   const cursor = new Mesh(new SphereGeometry(0.035, 16, 12),
