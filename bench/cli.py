@@ -22,6 +22,7 @@ SCENARIOS = {
     "startup": "rtsim.bench.scenarios.startup",
     "soak": "rtsim.bench.scenarios.soak",
     "play": "rtsim.bench.scenarios.play",
+    "view": "rtsim.bench.scenarios.view",
 }
 
 

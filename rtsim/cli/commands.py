@@ -131,6 +131,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"rtsim demo: {len(first.score)} notes from {first.samples} -> OSC "
           f"{cfg.osc.host}:{cfg.osc.port}" + ("" if cfg.osc.enabled else " (off)")
           + f", ZeroMQ {cfg.zmq.endpoint}" + ("" if cfg.zmq.enabled else " (off)"))
+    if cfg.zmq.enabled:
+        print(f"  see it: rtsim view {first.library} --connect {cfg.zmq.endpoint}")
     return serve(cfg, duration=args.duration, view=not args.no_view, started=t0)
 
 

@@ -213,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="measure latency and throughput, side by side")
     bench.add_argument("scenario",
                        help="frontend | embed | search | publish | latency | event | startup "
-                       "| soak | play")
+                       "| soak | play | view")
     bench.add_argument("--json", metavar="PATH", help="write the results as JSON")
     bench.add_argument("--plot", metavar="PATH", help="write a PNG figure")
     bench.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))

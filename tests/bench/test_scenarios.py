@@ -96,6 +96,20 @@ def test_play(tmp_path, cache):
                                     "hop_p99_unchanged_within_20pct"}
 
 
+@pytest.mark.skipif(__import__("shutil").which("chromium") is None,
+                    reason="chromium not installed")
+def test_view(tmp_path, cache):
+    data, _ = bench("view", tmp_path, cache, "--seconds", "3")
+    fr = data["frame_rate"]
+    assert fr["points"] == 100_000 and len(fr["fps_windows"]) == 3 and fr["fps_median"] > 0
+    assert fr["idle_frames_per_s"] == 0 and 0 < fr["points_per_moving_frame"] <= 100_000
+    runs = data["rows"]
+    assert [r["viewers"] for r in runs] == ["none", "browsers", "none", "browsers"]
+    assert all(r["hops"] > 20 for r in runs)
+    assert all(len(r["pages_got_hops"]) == 2 and min(r["pages_got_hops"]) > 0
+               for r in runs if r["viewers"] == "browsers")
+
+
 def test_unknown_scenario_is_an_error():
     r = run("rtsim", "bench", "warp-speed")
     assert r.returncode == 2 and "unknown scenario 'warp-speed'" in r.stderr

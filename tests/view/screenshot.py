@@ -12,8 +12,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from rtsim.view.browser import Browser
 from rtsim.view.server import open_view
-from tests.browser import Browser
 
 ENDPOINT = "tcp://127.0.0.1:5599"
 

@@ -1,9 +1,11 @@
-"""A real headless Chromium for tests, driven over the Chrome DevTools Protocol.
+"""A real headless Chromium, driven over the Chrome DevTools Protocol.
+
+Used by ``rtsim bench view`` and the tests of the page.
 
 :class:`Browser` starts Debian's ``chromium`` (``--headless=new``, WebGL through
 SwiftShader, a throwaway profile), opens one page and talks to it over its DevTools
 WebSocket: evaluate JavaScript (awaiting promises), wait for a condition, dispatch mouse
-events and take screenshots. Tests skip when no ``chromium`` is installed.
+events and take screenshots. Callers skip or refuse when no ``chromium`` is installed.
 """
 
 from __future__ import annotations
