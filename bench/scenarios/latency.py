@@ -149,6 +149,8 @@ def run(args) -> Report:
     hop = rep.stages["hop"]
     rep.extra["targets"] = {"hop_p99_le_10ms": hop["p99_ms"] <= 10.0,
                             "zero_missed_hops": status.missed_hops == 0}
+    if getattr(args, "profile", None):
+        rep.notes.append("profiled run: the profiler's cost is in these stage times")
     rep.notes.append("end_to_end = OSC arrival - capture time of the hop's newest sample; it "
                      f"includes the audio block ({BLOCK} frames) and the engine's wait for it")
     return rep

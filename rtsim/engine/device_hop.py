@@ -55,7 +55,6 @@ class DeviceHop:
         self.scale = torch.ones(spec.dim, device=dev)
         self.pin_mask = torch.zeros(spec.dim, dtype=torch.bool, device=dev)
         self.pin_ref = torch.zeros(spec.dim, device=dev)
-        self.pinned = False
         self._calls: dict[int, Callable] = {}
         self._host: dict[int, torch.Tensor] = {}
         self._done = torch.cuda.Event() if dev.type == "cuda" else None
@@ -79,11 +78,6 @@ class DeviceHop:
         self.scale.copy_(torch.from_numpy(s))
         self.pin_mask.copy_(torch.from_numpy(mask))
         self.pin_ref.copy_(torch.from_numpy(ref))
-        if bool(pins) != self.pinned:  # a cosine query is re-normalised only when pinned
-            self.pinned, prepared = bool(pins), list(self._calls)
-            self._calls.clear()
-            for m in prepared:
-                self.prepare(m)
 
     def prepare(self, m: int) -> None:
         """Build (and on CUDA with graphs, capture) the call that returns ``m`` rows."""
@@ -111,7 +105,7 @@ class DeviceHop:
         if self.normalise:
             v = torch.nn.functional.normalize(v, dim=-1)
         q = torch.where(self.pin_mask, self.pin_ref, v) * self.scale
-        if self.searcher.metric == "cosine" and self.pinned:  # a pinned query is not unit
+        if self.searcher.metric == "cosine":  # a pinned query is not unit (one op in a graph)
             q = torch.nn.functional.normalize(q, dim=-1)
         rows, raw = self.searcher.search_tensor(q, m)
         return torch.cat([v[0].double(), raw[0].double(), rows[0].double()])

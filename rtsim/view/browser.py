@@ -15,6 +15,7 @@ import itertools
 import json
 import shutil
 import subprocess
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -43,6 +44,7 @@ class Browser:
         exe = chromium_path()
         if exe is None:
             raise RuntimeError("chromium is not installed")
+        self._log = tempfile.TemporaryFile()  # chromium's chatter; read only on failure
         self.proc = subprocess.Popen(
             [exe, "--headless=new", "--no-sandbox", "--disable-gpu-sandbox",
              "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--mute-audio",
@@ -50,26 +52,36 @@ class Browser:
              "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
              f"--window-size={size[0]},{size[1]}", f"--user-data-dir={profile}",
              "--remote-debugging-port=0", url],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            stdout=subprocess.DEVNULL, stderr=self._log)
         self._ids = itertools.count(1)
+        try:
+            self.ws = self._connect(profile)
+        except BaseException:
+            self.proc.kill()
+            self.proc.wait(10)
+            raise
+
+    def _connect(self, profile: Path):
         port = self._devtools_port(profile)
         deadline = time.monotonic() + 20
-        while True:
-            pages = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list"))
-            pages = [p for p in pages if p.get("type") == "page"]
-            if pages or time.monotonic() > deadline:
-                break
-            time.sleep(0.1)
+        pages: list = []
+        while not pages:
+            pages = [p for p in json.load(urllib.request.urlopen(
+                f"http://127.0.0.1:{port}/json/list")) if p.get("type") == "page"]
+            if not pages and time.monotonic() > deadline:
+                raise RuntimeError("chromium opened no page within 20 s")
+            time.sleep(0.05 if not pages else 0)
         from websockets.sync.client import connect
 
-        self.ws = connect(pages[0]["webSocketDebuggerUrl"], max_size=2**26).__enter__()
+        return connect(pages[0]["webSocketDebuggerUrl"], max_size=2**26).__enter__()
 
     def _devtools_port(self, profile: Path) -> int:
         f = profile / "DevToolsActivePort"
         deadline = time.monotonic() + 30
         while not f.is_file() or not f.read_text().strip():
             if self.proc.poll() is not None or time.monotonic() > deadline:
-                err = self.proc.stderr.read().decode(errors="replace") if self.proc.stderr else ""
+                self._log.seek(0)
+                err = self._log.read().decode(errors="replace")
                 raise RuntimeError(f"chromium did not start: {err[-2000:]}")
             time.sleep(0.05)
         return int(f.read_text().split()[0])
@@ -128,6 +140,7 @@ class Browser:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+            self._log.close()
 
     def __enter__(self) -> Browser:
         return self

@@ -128,7 +128,14 @@ class ZmqFollower:
         sock.setsockopt(zmq.LINGER, 0)
         for kind in ("hop", "trigger"):
             sock.setsockopt(zmq.SUBSCRIBE, f"{kind}/{self.embedder}".encode())
-        sock.connect(self.endpoint)
+        try:
+            sock.connect(self.endpoint)
+        except zmq.ZMQError as exc:
+            self.errors += 1
+            log.error("view: cannot connect to the engine at %r (%s); showing the library "
+                      "alone", self.endpoint, exc)
+            sock.close(0)
+            return
         try:
             while not self._stop.is_set():
                 if not sock.poll(100):

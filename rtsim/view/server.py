@@ -28,7 +28,7 @@ from http import HTTPStatus
 from importlib import resources
 from pathlib import Path
 
-from rtsim.errors import LibraryError
+from rtsim.errors import ConfigError, LibraryError
 from rtsim.view.live import Hub, Viewer, ZmqFollower
 from rtsim.view.scene import item_wav, library_scene, scene_points
 
@@ -62,8 +62,10 @@ class ViewServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopped: asyncio.Future | None = None
         self._ready = threading.Event()
+        self._failed: BaseException | None = None
         self._thread: threading.Thread | None = None
         self.follower: ZmqFollower | None = None
+        self._files = {p.name for p in STATIC.iterdir() if p.is_file()}
 
     @property
     def url(self) -> str:
@@ -73,16 +75,34 @@ class ViewServer:
     # -- running -----------------------------------------------------------------------
     def serve_forever(self) -> None:
         """Serve in this thread until :meth:`stop` (or Ctrl-C)."""
-        asyncio.run(self._main())
+        try:
+            asyncio.run(self._main())
+        except BaseException as exc:  # e.g. the port is taken: start() raises it
+            self._failed = exc
+            self._ready.set()
+            raise
 
     def start(self) -> ViewServer:
-        """Serve from a background thread; returns once listening."""
-        self._thread = threading.Thread(target=self.serve_forever, name="rtsim-view",
+        """Serve from a background thread; returns once listening.
+
+        Raises
+        ------
+        ConfigError
+            When the address cannot be served (e.g. the port is taken), naming it.
+        """
+        self._thread = threading.Thread(target=self._serve_quietly, name="rtsim-view",
                                         daemon=True)
         self._thread.start()
         if not self._ready.wait(10):
-            raise RuntimeError("rtsim view did not start listening within 10 s")
+            raise ConfigError(f"rtsim view did not start listening on {self.host}:{self.port}")
+        if self._failed is not None:
+            raise ConfigError(f"rtsim view cannot serve on {self.host}:{self.port}: "
+                              f"{self._failed}") from self._failed
         return self
+
+    def _serve_quietly(self) -> None:
+        with contextlib.suppress(BaseException):  # start() reports the failure
+            self.serve_forever()
 
     def stop(self) -> None:
         """Stop serving (from any thread) and wait for the server's thread."""
@@ -129,7 +149,7 @@ class ViewServer:
                 await pump
 
     # -- HTTP --------------------------------------------------------------------------
-    def _http(self, connection, request):
+    async def _http(self, connection, request):
         """Answer plain HTTP requests; None lets ``/live`` become a WebSocket."""
         path = request.path.split("?", 1)[0]
         if path == "/live":
@@ -142,24 +162,22 @@ class ViewServer:
             return _response(HTTPStatus.OK, self._scene.encode(), "application/json")
         if path == "/api/points.bin":
             return _response(HTTPStatus.OK, self._points, "application/octet-stream")
-        if path.startswith("/api/audio/"):
-            return self._audio(path[len("/api/audio/"):])
+        if path.startswith("/api/audio/"):  # decoded off the loop: no viewer waits for it
+            return await asyncio.to_thread(self._audio, path[len("/api/audio/"):])
         return _response(HTTPStatus.NOT_FOUND, f"no such page: {path}\n".encode(), "text/plain")
 
     def _static(self, connection, name: str):
-        if not name or "/" in name or name.startswith("."):
-            return _response(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain")
-        res = STATIC / name
-        if not res.is_file():
+        if name not in self._files:  # only the page's own files: no path reaches elsewhere
             return _response(HTTPStatus.NOT_FOUND, f"no such file: {name}\n".encode(),
                              "text/plain")
+        res = STATIC / name
         kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
         if name.endswith(".js"):
             kind = "text/javascript"
         return _response(HTTPStatus.OK, res.read_bytes(), kind)
 
     def _audio(self, ident: str):
-        if not ident.isdigit():
+        if not (ident.isascii() and ident.isdigit() and len(ident) <= 12):
             return _response(HTTPStatus.BAD_REQUEST, f"item id {ident!r} is not a number\n"
                              .encode(), "text/plain")
         try:
@@ -169,8 +187,11 @@ class ViewServer:
 
     def stats(self) -> dict:
         """Messages received from the engine, and each browser's sent and skipped hops."""
-        return {"received": self.hub.received,
-                "viewers": [{"sent": v.sent, "skipped": v.skipped} for v in self.hub.viewers],
+        async def snapshot():  # on the loop's thread, where the viewers change
+            return [{"sent": v.sent, "skipped": v.skipped} for v in self.hub.viewers]
+
+        viewers = asyncio.run_coroutine_threadsafe(snapshot(), self._loop).result(5)
+        return {"received": self.hub.received, "viewers": viewers,
                 "errors": 0 if self.follower is None else self.follower.errors}
 
 

@@ -94,11 +94,23 @@ def test_pages_data_and_audio(library):
         status, body, _ = _get(srv.url + f"api/audio/{library.count}")
         assert status == 404 and f"item {library.count} is not in the library" in body.decode()
         assert _get(srv.url + "api/audio/x")[0] == 400
+        assert _get(srv.url + "api/audio/" + "9" * 5000)[0] == 400
         assert _get(srv.url + "static/..%2Fserver.py")[0] == 404
         assert _get(srv.url + "static/missing.js")[0] == 404
         assert _get(srv.url + "nothing")[0] == 404
     finally:
         srv.stop()
+
+
+def test_a_taken_port_is_a_clear_error(library):
+    from rtsim.errors import ConfigError
+
+    first = ViewServer(library, port=0).start()
+    try:
+        with pytest.raises(ConfigError, match=f"cannot serve on 127.0.0.1:{first.port}"):
+            ViewServer(library, port=first.port).start()
+    finally:
+        first.stop()
 
 
 def test_a_missing_sound_file_is_a_clear_404(library, tmp_path, monkeypatch):

@@ -75,7 +75,8 @@ class TimbreTask:
                                                 margin_neg=loss.margin_neg)
         self.sampler = NeighbourhoodSampler(
             self.train_notes.labels,
-            neighbourhoods=list(loss.neighbourhoods or NEIGHBOURHOODS),
+            neighbourhoods=list(NEIGHBOURHOODS if loss.neighbourhoods is None
+                                else loss.neighbourhoods),
             weights=None if loss.weights is None else list(loss.weights), seed=cfg.train.seed)
         self.hop_s = SPEC.frontend.hop_length / SPEC.frontend.sr
         self.phase_matched = loss.phase_matched

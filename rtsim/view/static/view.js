@@ -69,7 +69,8 @@ function normalise(raw) {
   }
   if (raw.length === 0) { lo.fill(0); hi.fill(1); }
   const mid = lo.map((v, a) => (v + hi[a]) / 2);
-  const scale = 2 / Math.max(1e-9, ...hi.map((v, a) => v - lo[a]));
+  const extent = Math.max(...hi.map((v, a) => v - lo[a]));
+  const scale = extent > 1e-6 ? 2 / extent : 1;  // one item, or all at one place: unscaled
   const map = (x, a) => (x - mid[a]) * scale;
   const pos = new Float32Array(raw.length);
   for (let i = 0; i < raw.length; i++) pos[i] = map(raw[i], i % 3);
@@ -220,18 +221,18 @@ function makeView(scene, norm) {
         }
         const moving = moved || now - lastMove < SETTLE_S;
         state.moving = moving;
-        let drawCloud = 0;  // points drawn this frame: to the screen if moving, else cached
-        if (moving) drawCloud = budget;
-        else if (view.cloudStale || !full) drawCloud = n;
+        // the cloud is drawn this frame: to the screen while moving, else into the cache
+        const drawCloud = moving || view.cloudStale || !full;
         if (drawCloud) {
-          geometry.setDrawRange(0, drawCloud);
+          const count = moving ? Math.min(budget, n) : n;
+          geometry.setDrawRange(0, count);
           renderer.setRenderTarget(moving ? null : target);
           renderer.autoClear = true;
           renderer.render(cloud, camera);
           renderer.setRenderTarget(null);
           full = !moving;
           view.cloudStale = false;
-          state.drawn = drawCloud;
+          state.drawn = count;
           state.budget = budget;
           state.cloudDraws++;
         }
@@ -239,7 +240,7 @@ function makeView(scene, norm) {
         for (const m of flashes) {
           if (!m.visible) continue;
           const age = (now - m.userData.t0) / FLASH_S;
-          if (age >= 1) { m.visible = false; continue; }
+          if (age >= 1) { m.visible = false; view.liveStale = true; continue; }
           m.scale.setScalar(1 + 3 * age);
           m.material.opacity = 1 - age;
           live.push(m.userData.id);
@@ -309,7 +310,7 @@ function setupPointer(scene, view) {
   ray.params.Points.threshold = view.points.material.size * 0.6;
   const mouse = new Vector2();
   const tip = el("tip");
-  let pending = null;
+  let pending = null, latest = null, down = null;
   const pick = (ev) => {
     const r = view.renderer.domElement.getBoundingClientRect();
     mouse.set(((ev.clientX - r.left) / r.width) * 2 - 1, -((ev.clientY - r.top) / r.height) * 2 + 1);
@@ -317,10 +318,12 @@ function setupPointer(scene, view) {
     const hit = ray.intersectObject(view.points).find((h) => view.mask[h.index]);
     return hit ? hit.index : -1;
   };
-  view.renderer.domElement.addEventListener("pointermove", (ev) => {
+  view.renderer.domElement.addEventListener("pointermove", (event) => {
+    latest = event;  // the newest position is picked, once per frame
     if (pending) return;
     pending = requestAnimationFrame(() => {
       pending = null;
+      const ev = latest;
       const id = pick(ev);
       state.hovered = id;
       if (id < 0) { tip.hidden = true; return; }
@@ -329,19 +332,28 @@ function setupPointer(scene, view) {
       tip.hidden = false;
     });
   });
+  view.renderer.domElement.addEventListener("pointerdown", (ev) => {
+    down = [ev.clientX, ev.clientY];
+  });
   view.renderer.domElement.addEventListener("click", (ev) => {
+    const dragged = down && Math.hypot(ev.clientX - down[0], ev.clientY - down[1]) > 4;
+    if (dragged) return;  // the end of a turn of the map, not a click on a point
     const id = pick(ev);
     if (id >= 0) audition(id);
   });
 }
 
-// Play an item's sound (its span of its file, cut by the server).
+// Play an item's sound (its span of its file, cut by the server); a new one stops the last.
+const player = new Audio();
 async function audition(id) {
   state.lastAudition = { id, bytes: 0, played: false, error: null };
   try {
     const blob = await fetch(`/api/audio/${id}`).then(checked).then((r) => r.blob());
     state.lastAudition.bytes = blob.size;
-    await new Audio(URL.createObjectURL(blob)).play();
+    player.pause();
+    if (player.src) URL.revokeObjectURL(player.src);
+    player.src = URL.createObjectURL(blob);
+    await player.play();
     state.lastAudition.played = true;
   } catch (err) {
     state.lastAudition.error = String(err);  // e.g. autoplay refused before any user gesture
