@@ -41,8 +41,7 @@ __all__ = ["EngineConfig", "Engine", "Publisher", "Route"]
 
 log = logging.getLogger(__name__)
 
-# "frontend" times every block's front-end push, "frame" only those that completed frames;
-# "window" is the pipelines' window assembly (see Router.run_frontends and Pipeline.push)
+# "frame": front-end pushes that completed frames; "window": pipelines' window assembly
 STAGES = ("read", "frontend", "frame", "window", "embed", "search", "publish", "hop", "gc")
 
 
