@@ -143,7 +143,7 @@ class FrontEnd(torch.nn.Module):
         """
         if self.device.type == "cpu":
             w = windows.numpy() if isinstance(windows, torch.Tensor) else windows
-            return torch.from_numpy(self._frames_cpu(np.ascontiguousarray(w, np.float32)))
+            return torch.from_numpy(self._frame_host(w))
         if self._graph is not None and len(windows) == 1 and isinstance(windows, np.ndarray):
             return self._graphed_frame(windows).clone()
         if isinstance(windows, np.ndarray) and not windows.flags.writeable:
@@ -295,7 +295,7 @@ class FrontEnd(torch.nn.Module):
         return self._empty[1]
 
     def _frame_host(self, windows: np.ndarray) -> np.ndarray:
-        """:meth:`_frames_cpu` of a live window (a view of the stream's buffer)."""
+        """:meth:`_frames_cpu` of any windows (e.g. views of the stream's buffer), as numpy."""
         return self._frames_cpu(np.ascontiguousarray(windows, np.float32))
 
 

@@ -73,7 +73,7 @@ def export_library(library, out: str | os.PathLike, *, fmt: str = "flucoma",
     items = library.all_items()
     root = library.source_root
     ids = [str(i) for i in range(library.count)]
-    labels = [it.labels.get("folder", "") or "." for it in items]
+    labels = [it.folder for it in items]
     out = Path(out)
     if fmt == "flucoma":
         labels_path = out.with_name(out.stem + "-labels" + (out.suffix or ".json"))

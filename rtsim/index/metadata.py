@@ -57,6 +57,11 @@ class Item:
     length_s: float
     labels: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def folder(self) -> str:
+        """The item's folder label, ``"."`` for the library's top folder."""
+        return self.labels.get("folder", "") or "."
+
 
 def write_items(path: Path, items: list[Item],
                 files: dict[str, FileStat] | None = None) -> None:

@@ -31,7 +31,7 @@ def library_scene(library) -> dict:
         ``root``), ``offsets`` and ``lengths`` (seconds).
     """
     items = library.all_items()
-    labels = [it.labels.get("folder", "") or "." for it in items]
+    labels = [it.folder for it in items]
     distinct = sorted(set(labels))
     index = {lab: i for i, lab in enumerate(distinct)}
     return {

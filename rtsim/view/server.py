@@ -157,7 +157,7 @@ class ViewServer:
         if path == "/":
             path = "/static/index.html"
         if path.startswith("/static/"):
-            return self._static(connection, path[len("/static/"):])
+            return self._static(path[len("/static/"):])
         if path == "/api/scene.json":
             return _response(HTTPStatus.OK, self._scene.encode(), "application/json")
         if path == "/api/points.bin":
@@ -166,7 +166,7 @@ class ViewServer:
             return await asyncio.to_thread(self._audio, path[len("/api/audio/"):])
         return _response(HTTPStatus.NOT_FOUND, f"no such page: {path}\n".encode(), "text/plain")
 
-    def _static(self, connection, name: str):
+    def _static(self, name: str):
         if name not in self._files:  # only the page's own files: no path reaches elsewhere
             return _response(HTTPStatus.NOT_FOUND, f"no such file: {name}\n".encode(),
                              "text/plain")
