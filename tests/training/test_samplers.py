@@ -112,3 +112,29 @@ def test_stratified_batches_hold_each_strata_share():
         assert sum(x.startswith("n:") for x in b) == 6 and len({x for x in b if x[0] == "n"}) == 3
     with pytest.raises(ConfigError, match="strata"):
         StratifiedMPerClassSampler(labels, [(lambda c: c == "d:kick", 3)], m=2)
+
+
+def test_spread_draws_positives_from_distinct_sources_then_kits():
+    from rtsim.training.samplers import StratifiedMPerClassSampler
+
+    # kick: source "big" has 40 hits in 10 kits, "small" 2 hits in one kit, "rec" 3 in 3
+    labels = np.array(["kick"] * 45 + ["snare"] * 8)
+    sources = np.array(["big"] * 40 + ["small"] * 2 + ["rec"] * 3 + ["big"] * 4 + ["rec"] * 4)
+    kits = np.array([f"k{i % 10}" for i in range(40)] + ["s"] * 2 + ["r0", "r1", "r2"]
+                    + ["k0"] * 4 + ["r0", "r1", "r2", "r3"])
+    s = StratifiedMPerClassSampler(labels, [(lambda c: True, 2)], m=3, seed=0,
+                                   spread=[sources, kits])
+    for _ in range(50):
+        b = s.batch()
+        kick = b[labels[b] == "kick"]
+        assert len(kick) == 3 and set(sources[kick]) == {"big", "small", "rec"}
+        snare = b[labels[b] == "snare"]
+        assert len(snare) == 3
+        rec = snare[sources[snare] == "rec"]
+        assert len(set(kits[rec])) == len(rec)  # distinct kits within a source
+    plain = StratifiedMPerClassSampler(labels, [(lambda c: True, 2)], m=3, seed=0)
+    share = np.mean([sources[i] == "big" for _ in range(200) for i in plain.batch()
+                     if labels[i] == "kick"])
+    assert share > 0.75  # uniform over members: the big source dominates without spread
+    with pytest.raises(ConfigError, match="one entry per example"):
+        StratifiedMPerClassSampler(labels, [(lambda c: True, 2)], m=3, spread=[sources[:3]])

@@ -8,7 +8,7 @@ import numpy as np
 
 from rtsim.errors import ConfigError
 
-__all__ = ["MPerClassSampler"]
+__all__ = ["MPerClassSampler", "StratifiedMPerClassSampler"]
 
 
 class MPerClassSampler:
@@ -63,9 +63,16 @@ class StratifiedMPerClassSampler:
         classes of it per batch (fewer if it has fewer).
     m : int
     seed : int
+    spread : sequence of arrays, optional
+        Keys of each example, coarse to fine (e.g. its source, then its kit): a class's
+        ``m`` examples are then drawn level by level, each level's keys uniformly and
+        distinct while the class has enough of them, so positives come from different
+        libraries and a source with many kits of a class does not define the class.
+        Without it, members are drawn uniformly.
     """
 
-    def __init__(self, labels: Sequence, strata, *, m: int = 4, seed: int = 0) -> None:
+    def __init__(self, labels: Sequence, strata, *, m: int = 4, seed: int = 0,
+                 spread: Sequence[Sequence] | None = None) -> None:
         self.labels = np.asarray(labels)
         classes = np.unique(self.labels)
         taken: set = set()
@@ -80,6 +87,13 @@ class StratifiedMPerClassSampler:
         self.m = m
         self.members = {c: np.flatnonzero(self.labels == c) for c in taken}
         self.rng = np.random.default_rng(seed)
+        self.trees = None
+        if spread is not None:
+            keys = [np.asarray(k) for k in spread]
+            if any(len(k) != len(self.labels) for k in keys):
+                raise ConfigError(f"spread keys must have one entry per example "
+                                  f"({len(self.labels)}), got {[len(k) for k in keys]}")
+            self.trees = {c: _tree(idx, keys) for c, idx in self.members.items()}
 
     @property
     def batch_size(self) -> int:
@@ -91,6 +105,29 @@ class StratifiedMPerClassSampler:
         out = []
         for cls, n in self.strata:
             for c in self.rng.choice(cls, size=min(n, len(cls)), replace=False):
-                out.append(self.rng.choice(self.members[c], size=self.m,
-                                           replace=len(self.members[c]) < self.m))
+                if self.trees is None:
+                    out.append(self.rng.choice(self.members[c], size=self.m,
+                                               replace=len(self.members[c]) < self.m))
+                else:
+                    out.append(_spread_draw(self.trees[c], self.m, self.rng))
         return np.concatenate(out)
+
+
+def _tree(idx: np.ndarray, keys: list[np.ndarray]):
+    """Nested ``{key: subtree}`` of example indices, one level per key array."""
+    if not keys:
+        return idx
+    level = keys[0][idx]
+    return {k: _tree(idx[level == k], keys[1:]) for k in np.unique(level)}
+
+
+def _spread_draw(tree, m: int, rng: np.random.Generator) -> np.ndarray:
+    """``m`` examples of a tree: branches uniformly, distinct until each has been used."""
+    if isinstance(tree, np.ndarray):
+        return rng.choice(tree, size=m, replace=len(tree) < m)
+    branches = list(tree.values())
+    order = np.concatenate([rng.permutation(len(branches))
+                            for _ in range(-(-m // len(branches)))])[:m]
+    counts = np.bincount(order, minlength=len(branches))
+    return np.concatenate([_spread_draw(branches[b], int(k), rng)
+                           for b, k in enumerate(counts) if k])

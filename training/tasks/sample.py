@@ -3,7 +3,10 @@
 Every step draws ``m`` one-shots of each of 16 classes: the six core drum classes (kick,
 snare, hihat, tom, cymbal, clap), two percussion instruments (conga, cowbell…: "perc" is
 many sounds) and eight of the eleven instrument families (``[loss] classes``), so the
-batch's make-up does not depend on how finely each kind is labelled. Each one-shot gives
+batch's make-up does not depend on how finely each kind is labelled; with ``[loss] spread =
+["source", "group"]`` a class's ``m`` one-shots come from distinct sources, then distinct
+kits or programs, so the positives that must meet are other libraries' sounds and the
+source with the most kits does not define the class. Each one-shot gives
 two views: the sound placed at a random phase of the window (from one frame after its
 onset to a second into it) and passed through :func:`~rtsim.training.augment.augment`
 (level, EQ, room, noise, varispeed, bit depth) or a lossy-coded copy. Views go through
@@ -280,7 +283,8 @@ class SampleTask:
             [(lambda c: c in core, mix.get("drum", 6)),
              (lambda c: c.startswith("drum:"), mix.get("perc", 2)),
              (lambda c: c.startswith("note:"), mix.get("note", 8))],
-            m=cfg.loss.m, seed=cfg.train.seed)
+            m=cfg.loss.m, seed=cfg.train.seed,
+            spread=[getattr(self.clips.train_set, f"{k}s") for k in cfg.loss.spread] or None)
         self.loss_fn = SupConLoss(temperature=cfg.loss.temperature)
         self._class_ids = {c: i for i, c in enumerate(self.clips.classes)}
 

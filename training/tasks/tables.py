@@ -99,12 +99,18 @@ class SampleLoss:
     augment: dict[str, Any] | None = None  # None: the default augmentation chain
     max_lag_s: float = 1.0
     classes: dict[str, int] = field(default_factory=lambda: {"drum": 6, "perc": 2, "note": 8})
+    # draw a class's m one-shots spread over these keys, coarse to fine (empty: uniformly)
+    spread: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         extra = sorted(set(self.classes) - {"drum", "perc", "note"})
         if extra:
             raise ConfigError(f"[loss] classes has unknown group(s) {extra}; known: "
                               "['drum', 'note', 'perc']")
+        bad = sorted(set(self.spread) - {"source", "group"})
+        if bad:
+            raise ConfigError(f"[loss] spread has unknown key(s) {bad}; known: "
+                              "['group', 'source']")
         if not self.temperature > 0:
             raise ConfigError(f"[loss] temperature={self.temperature} must be > 0")
 
