@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
-__all__ = ["progress_bar", "track"]
+__all__ = ["progress_bar", "progress_task", "track"]
 
 T = TypeVar("T")
 
@@ -41,3 +41,19 @@ def track(items: Iterable[T], *, total: int, description: str, bar) -> Iterator[
         yield item
         bar.advance(task)
     bar.remove_task(task)
+
+
+@contextmanager
+def progress_task(bar, description: str, *, total: int):
+    """A task of ``bar`` (or nothing, when ``bar`` is None); yields ``advance(n)``.
+
+    For work that finishes in uneven chunks (a distributed build's batches).
+    """
+    if bar is None:
+        yield lambda n=1: None
+        return
+    task = bar.add_task(description, total=total)
+    try:
+        yield lambda n=1: bar.advance(task, n)
+    finally:
+        bar.remove_task(task)

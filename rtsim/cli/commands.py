@@ -259,10 +259,16 @@ def cmd_index_build(args: argparse.Namespace) -> int:
     config = BuildConfig(oneshot_max_s=args.oneshot_max_s, segment=args.segment,
                          segment_max_s=args.segment_max_s,
                          max_items_per_file=args.max_items_per_file,
-                         index=IndexSpec(kind=args.index))
+                         index=IndexSpec(kind=args.index, ram_max_mb=args.ram_max_mb))
+    runner = None
+    if args.ray is not None:
+        from rtsim.index.distributed import ray_runner
+
+        runner = ray_runner(None if args.ray == "local" else args.ray,
+                            files_per_task=args.files_per_task, num_gpus=args.ray_gpus)
     report = build_library(
         args.folder, args.out, plugin=get(args.embedder), device=resolve_device(args.device),
-        config=config, progress=not args.no_progress, existing=existing,
+        config=config, progress=not args.no_progress, existing=existing, runner=runner,
     )
     m = report.manifest
     print(f"{args.out}: {m.count} items ({m.rows} vectors, {m.dim}-d {m.metric}, "
@@ -298,11 +304,26 @@ def cmd_index_info(args: argparse.Namespace) -> int:
         ("built", f"{m.built_at} by rtsim {m.rtsim_version}"),
         ("source", f"{m.source.get('folder')}: {m.source.get('files_indexed')} files indexed, "
                    f"skipped {_skipped(m.source.get('skipped'))}"),
+        ("memory", _memory_table(m)),
     ]
     width = max(len(k) for k, _ in rows)
     for k, v in rows:
         print(f"{k:>{width}}  {v}")
     return 0
+
+
+def _memory_table(m) -> str:
+    """Memory each index kind needs for this library (RAM, and disk read on demand)."""
+    from rtsim.index.faiss_index import memory_needed
+
+    def size(b: int) -> str:
+        return next(f"{b / 2**e:.1f} {u}" for e, u in ((30, "GiB"), (20, "MiB"), (10, "KiB"),
+                                                          (0, "B")) if b >= 2**e or e == 0)
+
+    lines = [f"{kind + (' (this one)' if kind == m.index_kind else ''):<16} RAM {size(v['ram'])}"
+             + (f", disk {size(v['disk'])}" if v["disk"] else "")
+             for kind, v in memory_needed(m.rows, m.dim).items()]
+    return "per index kind\n" + "\n".join(f"    {line}" for line in lines)
 
 
 def cmd_index_export(args: argparse.Namespace) -> int:

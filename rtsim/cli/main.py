@@ -17,6 +17,8 @@ from rtsim.play.config import MODES as PLAY_MODES
 
 __all__ = ["main", "build_parser", "number"]
 
+KINDS = ("auto", "flat", "hnsw", "ivf", "ivfpq", "disk")  # rtsim.index.faiss_index.KINDS
+
 
 def number(kind: type = float, *, low: float | None = None, above: float | None = None):
     """An argparse ``type`` that reads a finite ``kind`` (int or float) within bounds.
@@ -95,7 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
                        "one-shot embedder)")
     build.add_argument("--out", required=True, help="library folder to write")
     build.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    build.add_argument("--index", default="auto", choices=("auto", "flat", "hnsw", "ivf"))
+    build.add_argument("--index", default="auto", choices=KINDS,
+                       help="index kind (default auto: flat up to 50 000 vectors, hnsw above, "
+                       "disk when the vectors pass --ram-max-mb)")
+    build.add_argument("--ram-max-mb", type=_COUNT, default=4096,
+                       help="--index auto: above this many MiB of vectors, keep 4-bit codes "
+                       "in memory and the vectors on disk (kind disk; default 4096)")
     build.add_argument("--oneshot-max-s", type=_NONNEG, default=5.0,
                        help="files up to this long are one item each (default 5)")
     build.add_argument("--segment", default="onsets", choices=("onsets", "windows"),
@@ -112,6 +119,13 @@ def build_parser() -> argparse.ArgumentParser:
     again.add_argument("--update", action="store_true",
                        help="update an existing library at --out: embed new and changed files, "
                        "keep unchanged ones, drop removed ones")
+    build.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                       help="decode and embed on a Ray cluster (HOST:PORT of its head, 'auto'; "
+                       "no ADDRESS: a Ray instance on this machine); needs rtsim[ray]")
+    build.add_argument("--files-per-task", type=_COUNT, default=32,
+                       help="--ray: files per Ray task, the unit a dead worker's retry re-runs")
+    build.add_argument("--ray-gpus", type=_NONNEG, default=0.0,
+                       help="--ray: GPUs per task (default 0: CPU workers)")
     build.add_argument("--no-progress", action="store_true")
     build.set_defaults(func="rtsim.cli.commands:cmd_index_build")
     info = isub.add_parser("info", help="describe a library")

@@ -48,7 +48,8 @@ from rtsim.index.segment import SEGMENT_MODES, Segment, segments
 from rtsim.progress import progress_bar, track
 
 __all__ = ["BuildConfig", "BuildReport", "FileWindows", "file_windows", "build_library",
-           "embed_windows", "oneshot_vectors", "clip_vector", "EXISTING", "SHRINK_RATIO"]
+           "embed_windows", "oneshot_vectors", "clip_vector", "LocalRunner", "plan_file",
+           "embed_file", "fit_picks", "EXISTING", "SHRINK_RATIO"]
 
 log = logging.getLogger(__name__)
 
@@ -209,7 +210,8 @@ def clip_vector(embedder: Embedder, path) -> np.ndarray:
 
 def build_library(folder: str | Path, out: str | Path, *, plugin: EmbedderPlugin,
                   device: str = "cpu", config: BuildConfig = BuildConfig(),
-                  progress: bool = True, existing: str = "refuse") -> BuildReport:
+                  progress: bool = True, existing: str = "refuse",
+                  runner=None) -> BuildReport:
     """Index every audio file under ``folder`` into the library ``out``.
 
     Parameters
@@ -219,6 +221,12 @@ def build_library(folder: str | Path, out: str | Path, *, plugin: EmbedderPlugin
         is moved to ``OUT.backup-<UTC time>`` beside it), or update it (only new and
         changed files are embedded; an update that would keep fewer than
         :data:`SHRINK_RATIO` of its files stops: a wrong folder, or an unmounted disk).
+    runner : callable, optional
+        Makes the object that decodes and embeds the files (``runner(folder=, plugin=,
+        device=, config=, skipped=, bar=)``, with :class:`LocalRunner`'s methods); the
+        default is this process (:class:`LocalRunner`), a Ray cluster is
+        :class:`rtsim.index.distributed.RayRunner`. Whoever runs them, files are merged in
+        folder order, so the library is the same.
 
     Raises
     ------
@@ -236,22 +244,27 @@ def build_library(folder: str | Path, out: str | Path, *, plugin: EmbedderPlugin
     kept = _kept(prior, old_vectors, stats) if prior is not None else {}
     skipped: dict[str, list[str]] = {}
     with progress_bar(progress) as bar:
-        todo = [p for p in files if p.relative_to(folder).as_posix() not in kept]
-        planned = _plan(folder, todo, spec, make_frontend(spec.frontend, device=device),
-                        config, skipped, bar)
-        if not planned and not kept:
-            raise LibraryError(
-                f"no audio to index in {folder}: {len(files)} files, "
-                + (", ".join(f"{len(v)} {k}" for k, v in skipped.items()) or "none found")
-            )
-        if prior is not None:
-            embedder, fitted_state = _same_embedder(prior, plugin, device), prior.embedder_state
-        else:
-            fitted_state = plugin.fit(_fit_sample(planned, config), spec) if plugin.fitted \
-                else None
-            embedder = plugin.load(device=device, state=fitted_state)
-        parts = _carried(prior, old_vectors, kept) if kept else []
-        parts += _embedded(planned, embedder, spec, config, skipped, bar)
+        todo = [p.relative_to(folder).as_posix() for p in files
+                if p.relative_to(folder).as_posix() not in kept]
+        run = runner(folder=folder, plugin=plugin, device=device, config=config,
+                     skipped=skipped, bar=bar) if runner else \
+            LocalRunner(folder=folder, plugin=plugin, device=device, config=config,
+                        skipped=skipped, bar=bar)
+        fitted_state = prior.embedder_state if prior is not None else None
+        embedder = _same_embedder(prior, plugin, device) if prior is not None else None
+        try:
+            if prior is None and plugin.fitted:
+                counts = run.counts(todo)
+                if not counts:
+                    raise _nothing(folder, files, skipped)
+                fitted_state = plugin.fit(run.windows(fit_picks(counts, config)), spec)
+            parts = _carried(prior, old_vectors, kept) if kept else []
+            parts += run.embed(todo, fitted_state)
+        finally:
+            getattr(run, "close", lambda: None)()
+        if not parts:
+            raise _nothing(folder, files, skipped)
+        embedder = embedder or plugin.load(device=device, state=fitted_state)
     n_files = len({item.file for item, _ in parts})
     removed = _check_shrink(prior, n_files, stats) if prior is not None else 0
     items, vectors, row_item = _assemble(parts)
@@ -268,6 +281,12 @@ def build_library(folder: str | Path, out: str | Path, *, plugin: EmbedderPlugin
     )
     return BuildReport(manifest, n_files, skipped, time.perf_counter() - t0, kept=len(kept),
                        removed=removed, backup=backup)
+
+
+def _nothing(folder: Path, files: list[Path], skipped: dict[str, list[str]]) -> LibraryError:
+    return LibraryError(f"no audio to index in {folder}: {len(files)} files, "
+                        + (", ".join(f"{len(v)} {k}" for k, v in skipped.items())
+                           or "none found"))
 
 
 def _prior(out: Path, existing: str) -> Library | None:
@@ -316,51 +335,94 @@ def _check_shrink(prior: Library, n_files: int, stats: dict[str, FileStat]) -> i
     return removed
 
 
-def _plan(folder: Path, files: list[Path], spec, frontend: FrontEnd, config: BuildConfig,
-          skipped: dict[str, list[str]], bar) -> list[tuple[str, FileWindows, list[Segment]]]:
-    """Decode and window each file; the items (segments) it will give."""
-    planned = []
-    for path in track(files, total=len(files), description="features", bar=bar):
-        rel = path.relative_to(folder).as_posix()
-        try:
-            x, _ = load_audio(path, sr=spec.frontend.sr, mono=True)
-        except TruncatedAudioError as exc:
-            _skip(skipped, "truncated", rel, str(exc))
-            continue
-        except AudioFileError as exc:
-            _skip(skipped, "unreadable or not audio", rel, str(exc))
-            continue
-        fw = file_windows(x, frontend=frontend, window=spec.window, hop=spec.hop,
-                          oneshot_max_s=config.oneshot_max_s, silence_db=config.silence_db)
-        if len(fw.windows) == 0:
-            _skip(skipped, "silent", rel, f"no window above {config.silence_db} dBFS")
-            continue
-        sr = spec.frontend.sr
-        if fw.oneshot:
-            segs = [Segment(0.0, len(x) / sr, np.arange(len(fw.windows)))]
-        else:
-            segs = segments(x, sr, np.round(fw.ends_s * sr).astype(np.int64),
-                            mode=config.segment,
-                            window_s=spec.window * spec.frontend.hop_length / sr,
-                            max_s=config.segment_max_s, max_items=config.max_items_per_file,
-                            frames=fw.windows[:, -1, :])
-        planned.append((rel, fw, segs))
-    return planned
+class LocalRunner:
+    """Decodes and embeds a build's files in this process (the default runner).
+
+    A runner answers three calls, each over relative paths in folder order, and records
+    skipped files in ``skipped`` as a local build does:
+
+    - ``counts(rels)``: ``[(rel, windows)]`` of the files that give windows (only a
+      fitted embedder asks, to draw its fitting sample);
+    - ``windows(picks)``: the windows ``{rel: indices}`` names, stacked;
+    - ``embed(rels, fitted_state)``: ``[(Item, vectors)]`` of every item, in order.
+    """
+
+    def __init__(self, *, folder: Path, plugin: EmbedderPlugin, device: str,
+                 config: BuildConfig, skipped: dict[str, list[str]], bar=None) -> None:
+        self.folder, self.plugin, self.device, self.config = folder, plugin, device, config
+        self.skipped, self.bar = skipped, bar
+        self.frontend = make_frontend(plugin.spec.frontend, device=device)
+        self._planned: dict[str, tuple[FileWindows, list[Segment]]] | None = None
+
+    def _plan(self, rels: list[str]) -> dict[str, tuple[FileWindows, list[Segment]]]:
+        if self._planned is None:
+            self._planned = {}
+            for rel in track(rels, total=len(rels), description="features", bar=self.bar):
+                got = plan_file(self.folder, rel, spec=self.plugin.spec,
+                                frontend=self.frontend, config=self.config,
+                                skipped=self.skipped)
+                if got is not None:
+                    self._planned[rel] = got
+        return self._planned
+
+    def counts(self, rels: list[str]) -> list[tuple[str, int]]:
+        """Windows of each file that gives any, in order."""
+        return [(rel, len(fw.windows)) for rel, (fw, _) in self._plan(rels).items()]
+
+    def windows(self, picks: dict[str, np.ndarray]) -> np.ndarray:
+        """The picked windows of each file, stacked in the order of ``picks``."""
+        return np.concatenate([self._plan([])[rel][0].windows[i] for rel, i in picks.items()])
+
+    def embed(self, rels: list[str], fitted_state) -> list[tuple[Item, np.ndarray]]:
+        """Every item of ``rels`` with its vectors."""
+        planned = self._plan(rels)
+        embedder = self.plugin.load(device=self.device, state=fitted_state)
+        parts = []
+        for rel, (fw, segs) in track(list(planned.items()), total=len(planned),
+                                     description="embedding", bar=self.bar):
+            parts += embed_file(rel, fw, segs, embedder=embedder, config=self.config,
+                                skipped=self.skipped)
+        return parts
 
 
-def _embedded(planned, embedder: Embedder, spec, config: BuildConfig,
-              skipped: dict[str, list[str]], bar) -> list[tuple[Item, np.ndarray]]:
-    """Each planned item with its vectors (files whose embedding is not finite skipped)."""
-    parts = []
-    for rel, fw, segs in track(planned, total=len(planned), description="embedding", bar=bar):
-        v = embed_windows(embedder, fw.windows, batch=config.batch)
-        if not np.isfinite(v).all():
-            _skip(skipped, "non-finite embedding", rel, "the model returned NaN/Inf")
-            continue
-        for item, seg in zip(_items(rel, fw, segs), segs, strict=True):
-            parts.append((item, oneshot_vectors(v[seg.windows], n=config.oneshot_vectors,
-                                                metric=spec.metric)))
-    return parts
+def plan_file(folder: Path, rel: str, *, spec, frontend: FrontEnd, config: BuildConfig,
+              skipped: dict[str, list[str]]) -> tuple[FileWindows, list[Segment]] | None:
+    """Decode and window one file; its windows and the items (segments) it will give.
+
+    None (and the file recorded in ``skipped``) when it is truncated, unreadable or silent.
+    """
+    try:
+        x, _ = load_audio(folder / rel, sr=spec.frontend.sr, mono=True)
+    except TruncatedAudioError as exc:
+        _skip(skipped, "truncated", rel, str(exc))
+        return None
+    except AudioFileError as exc:
+        _skip(skipped, "unreadable or not audio", rel, str(exc))
+        return None
+    fw = file_windows(x, frontend=frontend, window=spec.window, hop=spec.hop,
+                      oneshot_max_s=config.oneshot_max_s, silence_db=config.silence_db)
+    if len(fw.windows) == 0:
+        _skip(skipped, "silent", rel, f"no window above {config.silence_db} dBFS")
+        return None
+    sr = spec.frontend.sr
+    if fw.oneshot:
+        return fw, [Segment(0.0, len(x) / sr, np.arange(len(fw.windows)))]
+    return fw, segments(x, sr, np.round(fw.ends_s * sr).astype(np.int64),
+                        mode=config.segment, window_s=spec.window * spec.frontend.hop_length / sr,
+                        max_s=config.segment_max_s, max_items=config.max_items_per_file,
+                        frames=fw.windows[:, -1, :])
+
+
+def embed_file(rel: str, fw: FileWindows, segs: list[Segment], *, embedder: Embedder,
+               config: BuildConfig, skipped: dict[str, list[str]]) -> list[tuple[Item, np.ndarray]]:
+    """One planned file's items with their vectors ([] if its embedding is not finite)."""
+    v = embed_windows(embedder, fw.windows, batch=config.batch)
+    if not np.isfinite(v).all():
+        _skip(skipped, "non-finite embedding", rel, "the model returned NaN/Inf")
+        return []
+    return [(item, oneshot_vectors(v[seg.windows], n=config.oneshot_vectors,
+                                   metric=embedder.spec.metric))
+            for item, seg in zip(_items(rel, fw, segs), segs, strict=True)]
 
 
 def _assemble(parts) -> tuple[list[Item], np.ndarray, np.ndarray]:
@@ -400,14 +462,19 @@ def _skip(skipped: dict[str, list[str]], reason: str, rel: str, detail: str) -> 
     skipped.setdefault(reason, []).append(rel)
 
 
-def _fit_sample(planned, config: BuildConfig) -> np.ndarray:
-    counts = [len(fw.windows) for _, fw, _ in planned]
-    total = sum(counts)
+def fit_picks(counts: list[tuple[str, int]], config: BuildConfig) -> dict[str, np.ndarray]:
+    """The windows a fitted embedder is fitted on: ``{rel: window indices}``.
+
+    ``counts`` is ``[(rel, windows)]`` in folder order; at most ``fit_max_windows`` are
+    drawn uniformly over all windows (seeded), so any runner draws the same ones.
+    """
+    sizes = np.array([n for _, n in counts], np.int64)
+    total = int(sizes.sum())
     rng = np.random.default_rng(config.seed)
     pick = np.sort(rng.choice(total, size=min(total, config.fit_max_windows), replace=False))
-    owner = np.repeat(np.arange(len(planned)), counts)
-    local = pick - np.concatenate([[0], np.cumsum(counts)[:-1]])[owner[pick]]
-    return np.stack([planned[o][1].windows[i] for o, i in zip(owner[pick], local, strict=True)])
+    owner = np.searchsorted(np.cumsum(sizes), pick, side="right")
+    local = pick - np.concatenate([[0], np.cumsum(sizes)[:-1]])[owner]
+    return {counts[o][0]: local[owner == o] for o in np.unique(owner)}
 
 
 def oneshot_vectors(v: np.ndarray, *, n: int, metric: str) -> np.ndarray:

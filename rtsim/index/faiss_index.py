@@ -20,10 +20,13 @@ import numpy as np
 
 from rtsim.errors import ConfigError, LibraryError
 
-__all__ = ["IndexSpec", "build_index", "Searcher", "index_kind", "stored_vectors",
-           "reported_distances", "gpu_available", "gpu_flat_index"]
+__all__ = ["IndexSpec", "build_index", "Searcher", "DiskSearcher", "index_kind",
+           "stored_vectors", "reported_distances", "gpu_available", "gpu_flat_index",
+           "memory_needed", "KINDS"]
 
-KINDS = ("auto", "flat", "hnsw", "ivf", "ivfpq")
+KINDS = ("auto", "flat", "hnsw", "ivf", "ivfpq", "disk")
+
+_CHUNK = 1 << 18  # vectors prepared and added at a time (a big build never copies them all)
 
 
 @dataclass(frozen=True)
@@ -32,11 +35,18 @@ class IndexSpec:
 
     Parameters
     ----------
-    kind : {"auto", "flat", "hnsw", "ivf", "ivfpq"}
-        ``auto``: exact (flat) up to ``exact_max`` vectors, HNSW above. ``ivfpq``: IVF
-        (HNSW coarse quantizer) over 4-bit fast-scan codes, one per dimension, with the
-        ``refine``·k best re-ranked exactly (FAISS ``IVFn_HNSW32,PQdx4fs,RFlat``).
+    kind : {"auto", "flat", "hnsw", "ivf", "ivfpq", "disk"}
+        ``auto``: exact (flat) up to ``exact_max`` vectors, HNSW above, ``disk`` when the
+        float32 vectors alone would pass ``ram_max_mb``. ``ivfpq``: IVF (HNSW coarse
+        quantizer) over 4-bit fast-scan codes, one per dimension, with the ``refine``·k
+        best re-ranked exactly (FAISS ``IVFn_HNSW32,PQdx4fs,RFlat``). ``disk``: the same
+        codes in memory (``dim/2`` bytes a vector), the full vectors in a memory-mapped
+        file beside the index, read only for the ``refine``·k candidates re-ranked
+        exactly (:class:`DiskSearcher`): libraries larger than RAM.
     exact_max : int
+    ram_max_mb : int
+        ``auto`` picks ``disk`` above this many MiB of float32 vectors (the manifest
+        keeps it, in its build options).
     hnsw_m, ef_construction, ef_search : int
         HNSW graph degree and beam widths.
     nlist : int or None
@@ -49,6 +59,7 @@ class IndexSpec:
 
     kind: str = "auto"
     exact_max: int = 50_000
+    ram_max_mb: int = 4096
     hnsw_m: int = 32
     ef_construction: int = 80
     ef_search: int = 64
@@ -59,17 +70,38 @@ class IndexSpec:
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ConfigError(f"index kind={self.kind!r} must be one of {KINDS}")
-        for key in ("exact_max", "hnsw_m", "ef_construction", "ef_search", "nprobe",
-                    "refine"):
+        for key in ("exact_max", "ram_max_mb", "hnsw_m", "ef_construction", "ef_search",
+                    "nprobe", "refine"):
             if getattr(self, key) < 1:
                 raise ConfigError(f"index {key}={getattr(self, key)} must be >= 1")
 
 
-def index_kind(spec: IndexSpec, n: int) -> str:
-    """The concrete kind ``spec`` gives for ``n`` vectors."""
+def index_kind(spec: IndexSpec, n: int, dim: int = 0) -> str:
+    """The concrete kind ``spec`` gives for ``n`` vectors of ``dim`` dimensions."""
     if spec.kind != "auto":
         return spec.kind
+    if n * dim * 4 > spec.ram_max_mb * 2**20:
+        return "disk"
     return "flat" if n <= spec.exact_max else "hnsw"
+
+
+def memory_needed(n: int, dim: int, spec: IndexSpec = IndexSpec()) -> dict[str, dict[str, int]]:
+    """Bytes each index kind needs for ``n`` vectors: ``{kind: {"ram", "disk"}}``.
+
+    Estimates from the kinds' layouts (float32 vectors, 8-byte ids, HNSW links, 4-bit
+    codes), close to what FAISS allocates; ``disk`` is what stays on disk, read on demand.
+    """
+    vec, ids = n * dim * 4, n * 8
+    links = n * spec.hnsw_m * 2 * 4
+    codes = n * max(dim // 2, 1)
+    quant = _nlist(spec, max(n, 1)) * dim * 4 * 2
+    return {
+        "flat": {"ram": vec, "disk": 0},
+        "hnsw": {"ram": vec + links, "disk": 0},
+        "ivf": {"ram": vec + ids + quant, "disk": 0},
+        "ivfpq": {"ram": codes + ids + quant + vec, "disk": 0},
+        "disk": {"ram": codes + ids + quant, "disk": vec},
+    }
 
 
 def prepare(vectors: np.ndarray, metric: str, *, unit: bool = False) -> np.ndarray:
@@ -84,11 +116,26 @@ def prepare(vectors: np.ndarray, metric: str, *, unit: bool = False) -> np.ndarr
 
 
 def build_index(vectors: np.ndarray, *, metric: str, spec: IndexSpec = IndexSpec()):
-    """Build an index over ``vectors`` (shape (n, dim)); ids are the row numbers."""
-    x = prepare(vectors, metric)
-    n, dim = x.shape
+    """Build an index over ``vectors`` (shape (n, dim)); ids are the row numbers.
+
+    ``vectors`` may be memory-mapped: a ``disk`` index reads them in chunks (its full
+    vectors are written beside it by the library, see :class:`DiskSearcher`).
+    """
+    n, dim = vectors.shape
     fmetric = faiss.METRIC_L2 if metric == "l2" else faiss.METRIC_INNER_PRODUCT
-    kind = index_kind(spec, n)
+    kind = index_kind(spec, n, dim)
+    if kind == "disk":
+        if dim % 2 or dim < 8:
+            raise ConfigError(f"index kind='disk' needs an even dimension >= 8, got {dim}")
+        nlist = _nlist(spec, n)
+        index = faiss.index_factory(dim, f"IVF{nlist}_HNSW32,PQ{dim}x4fs", fmetric)
+        faiss.downcast_index(faiss.extract_index_ivf(index)).pq.cp.min_points_per_centroid = 1
+        index.train(prepare(_training_sample(vectors, nlist), metric))
+        faiss.extract_index_ivf(index).nprobe = min(spec.nprobe, nlist)
+        for i in range(0, n, _CHUNK):
+            index.add(prepare(vectors[i : i + _CHUNK], metric))
+        return index
+    x = prepare(vectors, metric)
     if kind == "flat":
         index = faiss.IndexFlat(dim, fmetric)
     elif kind == "hnsw":
@@ -126,7 +173,7 @@ def _training_sample(x: np.ndarray, nlist: int, *, per_list: int = 64) -> np.nda
 
 def stored_vectors(index) -> np.ndarray | None:
     """Every vector of ``index`` as stored (row order); None when it keeps only codes."""
-    if isinstance(index, faiss.IndexIVFPQ):
+    if isinstance(index, faiss.IndexIVFPQ | faiss.IndexIVFPQFastScan):
         return None
     ivf = faiss.try_extract_index_ivf(index)
     if ivf is not None:
@@ -196,6 +243,53 @@ class Searcher:
         raw, ids = self.index.search(q, min(k, self.count))
         keep = ids[0] >= 0
         return ids[0][keep], reported_distances(raw[0][keep], self.metric)
+
+
+class DiskSearcher(Searcher):
+    """k-NN over compressed codes in memory, re-ranked exactly from vectors on disk.
+
+    The IVF index over 4-bit codes proposes ``refine``·k candidates; their full vectors
+    are read from ``vectors`` (a memory-mapped ``.npy``, prepared as the index stores
+    them) and ranked exactly, so the reported distances are exact. Only the candidates'
+    pages are read: a library many times the size of RAM answers from a few hundred
+    kilobytes per query.
+
+    Parameters
+    ----------
+    index : faiss.Index
+        Codes only (kind ``disk``).
+    vectors : np.ndarray, shape (n, dim)
+        Typically ``np.load(path, mmap_mode="r")``.
+    metric : {"l2", "cosine", "ip"}
+    refine : int
+    """
+
+    def __init__(self, index, vectors: np.ndarray, *, metric: str, refine: int) -> None:
+        super().__init__(index, metric=metric)
+        if vectors.shape != (index.ntotal, index.d):
+            raise LibraryError(f"disk vectors have shape {vectors.shape}, the index holds "
+                               f"{index.ntotal} x {index.d}")
+        self.vectors = vectors
+        self.refine = refine
+
+    def search(self, query: np.ndarray, k: int, *,
+               unit: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Nearest neighbours of one query (see :meth:`Searcher.search`), exact distances."""
+        q = prepare(query.reshape(1, -1), self.metric, unit=unit)
+        if q.shape[1] != self.dim:
+            raise LibraryError(f"query has dimension {q.shape[1]}, the index {self.dim}")
+        _, cand = self.index.search(q, min(k * self.refine, self.count))
+        cand = np.unique(cand[0][cand[0] >= 0])  # sorted: the file is read in order
+        if not len(cand):
+            return cand.astype(np.int64), np.zeros(0, np.float32)
+        x = np.asarray(self.vectors[cand], np.float32)
+        if self.metric == "l2":
+            raw = ((x - q) ** 2).sum(axis=1)
+            order = np.argsort(raw, kind="stable")[:k]
+        else:
+            raw = x @ q[0]
+            order = np.argsort(-raw, kind="stable")[:k]
+        return cand[order].astype(np.int64), reported_distances(raw[order], self.metric)
 
 
 def reported_distances(raw: np.ndarray, metric: str) -> np.ndarray:

@@ -33,12 +33,14 @@ from rtsim.errors import ConfigError, EmbedderError, LibraryError, LibraryMismat
 from rtsim.features import identity
 from rtsim.index.atomic import fsync_tree, remove_stale_siblings, replace_dir, temp_sibling
 from rtsim.index.faiss_index import (
+    DiskSearcher,
     IndexSpec,
     Searcher,
     build_index,
     gpu_available,
     gpu_flat_index,
     index_kind,
+    prepare,
     stored_vectors,
 )
 from rtsim.index.manifest import Manifest, sha256_file
@@ -62,8 +64,8 @@ log = logging.getLogger(__name__)
 #: Who searches a library (:meth:`Library.use_device`).
 SEARCHES = ("auto", "faiss", "torch")
 
-INDEX, ITEMS, MAP, STATE = (
-    "index.faiss", "items.sqlite", "map.safetensors", "embedder.safetensors"
+INDEX, ITEMS, MAP, STATE, VECTORS = (
+    "index.faiss", "items.sqlite", "map.safetensors", "embedder.safetensors", "vectors.npy"
 )
 
 
@@ -76,6 +78,7 @@ class Library:
         self.path = path
         self.manifest = manifest
         self.searcher = searcher
+        self._cpu_searcher = searcher
         self.index = searcher.index  # the FAISS index as loaded (host memory)
         self.search_backend = "faiss-cpu"
         self.names = names
@@ -114,8 +117,16 @@ class Library:
         mp = load_state(path / MAP)
         xyz, row_item = mp.pop("xyz").numpy(), mp.pop("row_item").numpy()
         state = load_state(path / STATE) if m.fitted else None
-        lib = cls(path, m, Searcher(index, metric=m.metric), names, Projection.from_state(mp),
-                  xyz, row_item, state)
+        if m.index_kind == "disk":  # codes in memory, vectors mapped from disk
+            refine = int(m.build_config.get("index", {}).get("refine", IndexSpec.refine))
+            try:
+                searcher = DiskSearcher(index, np.load(path / VECTORS, mmap_mode="r"),
+                                        metric=m.metric, refine=refine)
+            except (OSError, ValueError) as exc:
+                raise LibraryError(f"library {path}: cannot map {VECTORS}: {exc}") from exc
+        else:
+            searcher = Searcher(index, metric=m.metric)
+        lib = cls(path, m, searcher, names, Projection.from_state(mp), xyz, row_item, state)
         lib._check_consistent()
         return lib
 
@@ -160,7 +171,7 @@ class Library:
             raise ConfigError(f"search={search!r} must be one of {SEARCHES}")
         dev = torch.device(device)
         if dev.type == "cpu" and search != "torch":
-            self.searcher = Searcher(self.index, metric=self.manifest.metric)
+            self.searcher = self._cpu_searcher
             self.search_backend = "faiss-cpu"
             return self.search_backend
         if search == "faiss" and not gpu_available():
@@ -315,7 +326,12 @@ class Library:
         return read_items(self.path / ITEMS)
 
     def vectors(self) -> np.ndarray | None:
-        """Every stored vector (row order), or None when the index keeps only codes."""
+        """Every stored vector (row order), or None when the index keeps only codes.
+
+        A ``disk`` library's are memory-mapped (read from disk as they are touched).
+        """
+        if isinstance(self._cpu_searcher, DiskSearcher):
+            return self._cpu_searcher.vectors
         return stored_vectors(self.index)
 
     def file_stats(self) -> dict[str, FileStat]:
@@ -345,6 +361,16 @@ def golden_vector(embedder: Embedder) -> np.ndarray:
     frames = fe.offline(x.astype(np.float32), primed=True).cpu().numpy()
     window = frames[-embedder.spec.window :]
     return embedder(window[None])[0]
+
+
+def _save_prepared(path: Path, vectors: np.ndarray, metric: str) -> None:
+    """``vectors`` as a ``disk`` index re-ranks them (unit rows for cosine), chunk by chunk."""
+    out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=vectors.shape)
+    step = 1 << 18
+    for i in range(0, len(vectors), step):
+        out[i : i + step] = prepare(vectors[i : i + step], metric)
+    out.flush()
+    del out
 
 
 def write_library(out: str | Path, *, embedder: Embedder, vectors: np.ndarray,
@@ -388,8 +414,11 @@ def write_library(out: str | Path, *, embedder: Embedder, vectors: np.ndarray,
     remove_stale_siblings(out)
     tmp = temp_sibling(out)
     try:
+        kind = index_kind(index_spec, len(vectors), spec.dim)
         faiss.write_index(build_index(vectors, metric=spec.metric, spec=index_spec),
                           str(tmp / INDEX))
+        if kind == "disk":
+            _save_prepared(tmp / VECTORS, vectors, spec.metric)
         write_items(tmp / ITEMS, items, files)
         projection = fit_projection(vectors, native=spec.native_xyz)
         row_xyz = projection(vectors)
@@ -404,7 +433,7 @@ def write_library(out: str | Path, *, embedder: Embedder, vectors: np.ndarray,
             embedder=spec.name, embedder_spec=spec.to_dict(), weights_hash=embedder.weights_hash,
             fitted=fitted_state is not None, frontend=identity(spec.frontend), dim=spec.dim,
             metric=spec.metric, count=len(items), rows=len(vectors),
-            index_kind=index_kind(index_spec, len(vectors)),
+            index_kind=kind,
             xyz="native" if spec.native_xyz else "pca",
             built_at=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             rtsim_version=__version__, source=source or {}, build_config=build_config or {},

@@ -1,8 +1,15 @@
 import numpy as np
 import pytest
 
-from rtsim.errors import ConfigError
-from rtsim.index.faiss_index import IndexSpec, Searcher, build_index, index_kind
+from rtsim.errors import ConfigError, LibraryError
+from rtsim.index.faiss_index import (
+    DiskSearcher,
+    IndexSpec,
+    Searcher,
+    build_index,
+    index_kind,
+    memory_needed,
+)
 
 
 def _data(n=2000, d=16, seed=0):
@@ -50,9 +57,37 @@ def test_approximate_indexes_have_high_recall(kind):
     assert recall >= 0.9
 
 
+@pytest.mark.parametrize("metric", ["l2", "cosine", "ip"])
+def test_disk_index_reranks_exactly_from_mapped_vectors(metric, tmp_path):
+    from rtsim.index.faiss_index import prepare
+
+    x, q = _data(n=5000)
+    index = build_index(x, metric=metric, spec=IndexSpec(kind="disk"))
+    assert type(index).__name__ == "IndexIVFPQFastScan"  # codes only: no float vectors
+    np.save(tmp_path / "v.npy", prepare(x, metric))
+    s = DiskSearcher(index, np.load(tmp_path / "v.npy", mmap_mode="r"), metric=metric,
+                     refine=16)
+    ref = _brute(x, q, metric)
+    order = np.argsort(ref, axis=1)[:, :10]
+    recalls = []
+    for i in range(len(q)):
+        ids, dist = s.search(q[i], 10)
+        np.testing.assert_allclose(dist, ref[i, ids], rtol=1e-4, atol=1e-4)  # exact distances
+        assert (np.diff(dist) >= 0).all()
+        recalls.append(len(set(ids) & set(order[i])) / 10)
+    assert np.mean(recalls) >= 0.95
+    with pytest.raises(LibraryError, match="shape"):
+        DiskSearcher(index, np.zeros((3, 16), np.float32), metric=metric, refine=4)
+
+
 def test_auto_kind_by_size():
     assert index_kind(IndexSpec(), 10) == "flat"
     assert index_kind(IndexSpec(exact_max=100), 101) == "hnsw"
+    assert index_kind(IndexSpec(ram_max_mb=1), 2100, 128) == "disk"  # > 1 MiB of float32
+    assert index_kind(IndexSpec(ram_max_mb=1), 2100, 64) == "flat"
+    mem = memory_needed(10**7, 128)
+    assert mem["flat"] == {"ram": 10**7 * 128 * 4, "disk": 0}
+    assert mem["disk"]["disk"] == 10**7 * 128 * 4 and mem["disk"]["ram"] < mem["flat"]["ram"] / 6
     with pytest.raises(ConfigError, match="kind='kdtree'"):
         IndexSpec(kind="kdtree")
 

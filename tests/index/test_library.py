@@ -8,7 +8,7 @@ import pytest
 from rtsim.audio.files import load_audio
 from rtsim.embed import get
 from rtsim.errors import LibraryError, LibraryMismatchError
-from rtsim.index import Library
+from rtsim.index import IndexSpec, Library
 from rtsim.index.build import BuildConfig, build_library, embed_windows, file_windows
 from tests.conftest import FAMILIES, PITCHES
 
@@ -179,3 +179,33 @@ def test_golden_self_test_catches_a_model_that_computes_differently(pca_library,
     monkeypatch.setattr(emb, "_forward", lambda x: original(x) * 1.01)
     with pytest.raises(LibraryMismatchError, match="self-test embedding differs"):
         lib.check(emb)
+
+
+def test_a_disk_library_maps_its_vectors_and_answers_as_the_exact_one(tmp_path, sample_folder,
+                                                                    capsys):
+    from rtsim.cli.main import main
+
+    flat = build_library(sample_folder, tmp_path / "flat", plugin=get("sample"), progress=False)
+    disk = build_library(sample_folder, tmp_path / "disk", plugin=get("sample"), progress=False,
+                         config=BuildConfig(index=IndexSpec(kind="auto", ram_max_mb=1,
+                                                            exact_max=10)))
+    assert (flat.manifest.index_kind, disk.manifest.index_kind) == ("flat", "hnsw")
+    disk = build_library(sample_folder, tmp_path / "disk2", plugin=get("sample"), progress=False,
+                         config=BuildConfig(index=IndexSpec(kind="disk")))
+    assert disk.manifest.index_kind == "disk" and "vectors.npy" in disk.manifest.files
+    a, b = Library.open(tmp_path / "flat"), Library.open(tmp_path / "disk2")
+    assert isinstance(b.vectors(), np.memmap)
+    np.testing.assert_allclose(a.vectors(), b.vectors(), atol=1e-6)
+    for i in range(0, a.manifest.rows, 7):
+        ia, da = a.search(a.vectors()[i], 3, unit=True)
+        ib, db = b.search(b.vectors()[i], 3, unit=True)
+        assert ib[0] == ia[0] and abs(db[0] - da[0]) < 1e-5
+    (tmp_path / "disk2" / "vectors.npy").write_bytes(b"\x93NUMPY broken")
+    with pytest.raises(LibraryError, match="corrupt"):
+        Library.open(tmp_path / "disk2")
+    with pytest.raises(LibraryError, match="cannot map vectors.npy"):
+        Library.open(tmp_path / "disk2", verify=False)
+    capsys.readouterr()
+    assert main(["index", "info", str(tmp_path / "flat")]) == 0
+    out = capsys.readouterr().out
+    assert "flat (this one)" in out and "disk " in out and "RAM" in out
