@@ -23,6 +23,8 @@ SCENARIOS = {
     "soak": "rtsim.bench.scenarios.soak",
     "play": "rtsim.bench.scenarios.play",
     "view": "rtsim.bench.scenarios.view",
+    "build": "rtsim.bench.scenarios.build",
+    "disk": "rtsim.bench.scenarios.disk",
 }
 
 

@@ -227,15 +227,15 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="measure latency and throughput, side by side")
     bench.add_argument("scenario",
                        help="frontend | embed | search | publish | latency | event | startup "
-                       "| soak | play | view")
+                       "| soak | play | view | build | disk")
     bench.add_argument("--json", metavar="PATH", help="write the results as JSON")
     bench.add_argument("--plot", metavar="PATH", help="write a PNG figure")
     bench.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     bench.add_argument("--quick", action="store_true", help="small sizes (CI: cannot rot)")
     bench.add_argument("--threads", type=_COUNT, default=1, help="torch/FAISS threads (default 1)")
     bench.add_argument("--repeats", type=_COUNT, help="timed calls per implementation")
-    bench.add_argument("--sizes", help="search: library sizes, e.g. 1e4,1e5,1e6")
-    bench.add_argument("--dims", help="search: dimensions, e.g. 3,64,128,256")
+    bench.add_argument("--sizes", help="search/disk: library sizes, e.g. 1e4,1e5,1e6")
+    bench.add_argument("--dims", help="search/disk: dimensions, e.g. 3,64,128,256")
     bench.add_argument("--indexes", help="search: approximate kinds, e.g. hnsw,ivf,ivfpq,kdtree "
                        "(default all; exact flat always runs as the reference)")
     bench.add_argument("--seconds", type=_POS, help="latency/event: seconds of audio")
@@ -265,6 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="latency: index kind of the bench libraries (flat builds fastest)")
     bench.add_argument("--profile", metavar="PATH", help="latency: profile the engine thread "
                        "(cProfile) and write its 40 costliest functions by own time to PATH")
+    bench.add_argument("--files", type=_COUNT, help="build: synthetic one-shots to index")
+    bench.add_argument("--workers", help="build: Ray worker counts, e.g. 1,2 (default 1..cores)")
     bench.add_argument("--voices", help="play: voice counts, e.g. 1,8,32")
     bench.add_argument("--blocks", help="play: output blocks (frames), e.g. 64,128,256")
     bench.add_argument("--play-device", help="play: output device (default: clock, the "

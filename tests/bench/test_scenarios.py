@@ -164,3 +164,25 @@ def test_offline_scenarios_and_eval_import_no_engine_module():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "[]"
+
+
+def test_disk(tmp_path, cache):
+    data, _ = bench("disk", tmp_path, cache)
+    rows = data["rows"]
+    assert {r["nprobe"] for r in rows} == {8, 16, 32, 64} and {r["refine"] for r in rows} == \
+        {8, 16, 64}
+    best = max(r["recall@10"] for r in rows)
+    assert 0.95 <= best <= 1.0  # exact re-ranking of enough candidates finds the true top 10
+    assert all(r["rss_anon_mb"] > 0 and r["vectors_mb"] == 10 for r in rows)
+    extra = data["2e4x128"]
+    assert extra["nlist"] > 1 and extra["index_mb"] < 10  # codes: smaller than the vectors
+
+
+def test_build(tmp_path, cache):
+    pytest.importorskip("ray")
+    data, _ = bench("build", tmp_path, cache, "--workers", "1")
+    rows = {(r["mode"], r["workers"]): r for r in data["rows"]}
+    assert set(rows) == {("local", 1), ("ray", 1)}
+    for r in rows.values():
+        assert r["files"] == 24 and r["files_per_s"] > 0
+        assert r["projected_1e7_h"] == pytest.approx(1e7 / r["files_per_s"] / 3600, rel=0.01)
