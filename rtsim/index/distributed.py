@@ -98,7 +98,7 @@ class RayRunner:
         else:
             self._owns = False
         self.folder, self.plugin, self.config = folder, plugin, config
-        self.device = device if num_gpus > 0 else "cpu"  # a CPU task has no GPU
+        self.device = "cuda" if num_gpus > 0 else "cpu"  # where the task runs, not the driver
         self.skipped, self.bar = skipped, bar
         self.files_per_task = files_per_task
         self._task = ray.remote(_work).options(
