@@ -256,7 +256,8 @@ def cmd_index_build(args: argparse.Namespace) -> int:
     from rtsim.index import IndexSpec
     from rtsim.index.build import BuildConfig, build_library
 
-    config = BuildConfig(oneshot_max_s=args.oneshot_max_s, segment=args.segment,
+    config = BuildConfig(oneshot_max_s=args.oneshot_max_s, oneshot_vectors=args.oneshot_vectors,
+                         segment=args.segment,
                          segment_max_s=args.segment_max_s,
                          max_items_per_file=args.max_items_per_file,
                          index=IndexSpec(kind=args.index, ram_max_mb=args.ram_max_mb))

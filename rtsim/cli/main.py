@@ -105,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "in memory and the vectors on disk (kind disk; default 4096)")
     build.add_argument("--oneshot-max-s", type=_NONNEG, default=5.0,
                        help="files up to this long are one item each (default 5)")
+    build.add_argument("--oneshot-vectors", type=number(int, low=0), default=8,
+                       help="vectors kept per item, attack to decay (default 8; 0: their "
+                       "mean); fewer make a smaller library")
     build.add_argument("--segment", default="onsets", choices=("onsets", "windows"),
                        help="longer files: one item per sound, cut at onsets (default), or "
                        "one per model window (for mosaicing)")

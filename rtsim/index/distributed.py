@@ -23,6 +23,11 @@ pass counts every file's windows, a second fetches the windows drawn
 (:func:`~rtsim.index.build.fit_picks`, the local build's draw), then the embedding pass;
 the files are decoded twice, the drawn ones three times.
 
+At most four tasks per cluster CPU are in flight; the driver keeps each finished batch's
+vectors until it writes the library, as a local build does, so the driver needs the
+vectors' size in memory while it builds (10^7 one-shots x 8 vectors x 128-d is 41 GB;
+``--oneshot-vectors 0`` keeps one per one-shot, their mean: 5 GB).
+
 The workers must see the folder at the same path (a shared or copied file system) and
 have rtsim installed; nothing but results travels back. ``address`` is a running
 cluster's (``ray start --head``) or None for a Ray instance on this machine.
@@ -137,15 +142,23 @@ class RayRunner:
         arg_ref = ray.put(arg)
         batches = [rels[i : i + self.files_per_task]
                    for i in range(0, len(rels), self.files_per_task)]
-        refs = {self._submit(b, mode, arg_ref): i for i, b in enumerate(batches)}
+        window = max(8, 4 * int(ray.cluster_resources().get("CPU", 1)))  # tasks in flight
         results: list = [None] * len(batches)
+        refs: dict = {}
         with progress_task(self.bar, description, total=len(rels)) as advance:
-            pending = list(refs)
-            while pending:
-                done, pending = ray.wait(pending, num_returns=1)
-                i = refs[done[0]]
+            queue = iter(enumerate(batches))
+            for i, b in queue:  # fill the window, then one new task per finished one
+                refs[self._submit(b, mode, arg_ref)] = i
+                if len(refs) >= window:
+                    break
+            while refs:
+                done, _ = ray.wait(list(refs), num_returns=1)
+                i = refs.pop(done[0])
                 results[i] = self._result(done[0], batches[i], mode, arg_ref)
                 advance(len(batches[i]))
+                nxt = next(queue, None)
+                if nxt is not None:
+                    refs[self._submit(nxt[1], mode, arg_ref)] = nxt[0]
         if record:
             for _, skips in results:
                 for reason, files in skips.items():

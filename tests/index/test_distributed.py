@@ -147,6 +147,7 @@ def test_cli_ray_flag(cluster, tmp_path, sample_folder, capsys):
     one = tmp_path / "one"
     shutil.copytree(sample_folder / "bell", one)
     assert main(["index", "build", str(one), "--out", str(tmp_path / "lib"), "--ray", cluster,
-                 "--files-per-task", "1", "--no-progress", "--device", "cpu"]) == 0
-    assert "3 items" in capsys.readouterr().out
+                 "--files-per-task", "1", "--oneshot-vectors", "0", "--no-progress",
+                 "--device", "cpu"]) == 0
+    assert "3 items (3 vectors" in capsys.readouterr().out
     assert Library.open(tmp_path / "lib").count == 3
