@@ -36,6 +36,7 @@ cluster's (``ray start --head``) or None for a Ray instance on this machine.
 from __future__ import annotations
 
 import logging
+import os
 from functools import partial
 from pathlib import Path
 
@@ -49,6 +50,9 @@ log = logging.getLogger(__name__)
 
 CRASHED = "crashed a worker"
 """Skip reason of a file whose task failed alone, after its retries."""
+
+CRASH_ENV = "RTSIM_RAY_CRASH_FILE"
+"""A worker that reaches the file this variable names dies (tests of the retry path)."""
 
 _cache: dict = {}  # per worker process: the front end and embedder of the last build
 
@@ -207,6 +211,8 @@ def _work(folder: str, rels: list[str], plugin, device: str, config, mode: str, 
             _cache.update(state=state_key, embedder=plugin.load(device=device, state=arg))
     out = []
     for rel in rels:
+        if os.environ.get(CRASH_ENV) == rel:  # fault injection for the tests
+            os._exit(13)
         got = plan_file(Path(folder), rel, spec=plugin.spec, frontend=_cache["frontend"],
                         config=config, skipped=skipped)
         if got is None:

@@ -130,6 +130,27 @@ def test_a_worker_killed_mid_build_loses_nothing(cluster, tmp_path, sample_folde
     _same(tmp_path / "local", tmp_path / "ray")
 
 
+def test_a_file_that_kills_every_worker_is_skipped_and_counted(cluster, tmp_path, sample_folder):
+    from rtsim.index.distributed import CRASH_ENV, CRASHED
+
+    if ray.is_initialized():
+        ray.shutdown()
+    bad = "pluck/pluck_60.wav"
+    ray.init(address=cluster, runtime_env={"env_vars": {CRASH_ENV: bad}},
+             log_to_driver=False)
+    try:
+        report = build_library(sample_folder, tmp_path / "lib", plugin=get("sample"),
+                               progress=False, runner=_runner(cluster, files_per_task=4,
+                                                              max_retries=1))
+    finally:
+        ray.shutdown()
+    assert report.skipped[CRASHED] == [bad]
+    assert report.files_indexed == 12  # the other 11 one-shots and the long file
+    lib = Library.open(tmp_path / "lib")
+    assert bad not in {i.file for i in lib.all_items()}
+    assert lib.manifest.source["skipped"][CRASHED] == 1
+
+
 def test_an_unreachable_cluster_is_a_clear_error(tmp_path, sample_folder):
     from rtsim.errors import ConfigError
 
