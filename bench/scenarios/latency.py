@@ -24,8 +24,13 @@ BLOCK = 128  # frames per audio block: 2.9 ms at 44.1 kHz, a low-latency interfa
 
 def engine_config(args, *, clip, libraries: dict, osc_port: int, loop: bool = True,
                   extra: dict | None = None):
-    """The config the engine scenarios run (``extra``: more sections, e.g. ``play``)."""
+    """The config the engine scenarios run.
+
+    ``extra``: more sections (e.g. ``play``); its ``engine`` keys join the engine section.
+    """
     from rtsim.engine.config import load_config
+
+    extra = dict(extra or {})
 
     default, backends = parse_backends(getattr(args, "backend", None) or "eager")
     source = ({"kind": "file", "path": str(clip), "loop": loop, "realtime": True,
@@ -36,7 +41,8 @@ def engine_config(args, *, clip, libraries: dict, osc_port: int, loop: bool = Tr
         "engine": {"device": args.device, "threads": args.threads,
                    "search": getattr(args, "search", None) or "auto",
                    **({"switch_interval_ms": args.switch_interval_ms}
-                      if getattr(args, "switch_interval_ms", None) else {})},
+                      if getattr(args, "switch_interval_ms", None) else {}),
+                   **extra.pop("engine", {})},
         "embedder": [{"name": n, "library": str(lib), "k": 5, "backend": backends.get(n, default),
                       "update_divisor": args.update_divisor,
                       "stability": args.stability}
@@ -44,7 +50,7 @@ def engine_config(args, *, clip, libraries: dict, osc_port: int, loop: bool = Tr
         "osc": {"port": osc_port, "timetag": "capture"},
         "zmq": {"enabled": False},
         "control": {"enabled": False},
-        **(extra or {}),
+        **extra,
     })
 
 

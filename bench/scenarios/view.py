@@ -31,9 +31,11 @@ from rtsim.errors import ConfigError
 __all__ = ["run", "synthetic_library", "frame_rate"]
 
 POINTS = 100_000
-#: engine runs: alone; followed by rtsim view with a stalled client only; and with two
-#: Chromium pages as well (each run twice, alternated)
-CONDITIONS = ["none", "stalled", "browsers"]
+#: engine runs: alone; followed by rtsim view with a stalled client only; with two Chromium
+#: pages as well; the same with the engine thread under real-time scheduling ([engine]
+#: priority, the default where permitted; the others run it at normal priority to show
+#: what the browsers cost without it). Each run twice, alternated.
+CONDITIONS = ["none", "stalled", "browsers", "browsers-rt"]
 
 
 def synthetic_library(n: int, seed: int = 0):
@@ -115,12 +117,13 @@ def _stalled_client(url: str, connect):
     return connect(url.replace("http", "ws") + "live", sock=sock, max_queue=1)
 
 
-def _engine_run(args, clip, library: Path, endpoint: str, seconds: float):
+def _engine_run(args, clip, library: Path, endpoint: str, seconds: float, priority: str):
     from rtsim.engine.wiring import build_engine
 
     tap = OscTap(keep=False)
     cfg = engine_config(args, clip=clip, libraries={"sample": library}, osc_port=tap.port,
-                        extra={"zmq": {"enabled": True, "endpoint": endpoint}})
+                        extra={"zmq": {"enabled": True, "endpoint": endpoint},
+                               "engine": {"priority": priority}})
     engine = build_engine(cfg)
     engine.run(duration=seconds)
     for pub in engine.publishers:
@@ -138,19 +141,25 @@ def _beside_browsers(args, rep: Report, seconds: float) -> None:
 
     demo = ensure_demo(embedder="sample", device=args.device, progress=False)
     endpoint = "tcp://127.0.0.1:5597"
-    samples: dict[str, list] = {v: [] for v in CONDITIONS}
-    for run, viewers in enumerate(CONDITIONS * 2):
+    from rtsim.engine.runtime import realtime_permitted
+
+    conditions = [c for c in CONDITIONS if realtime_permitted() or not c.endswith("-rt")]
+    if len(conditions) < len(CONDITIONS):
+        rep.notes.append("real-time scheduling is not permitted here: browsers-rt not run")
+    samples: dict[str, list] = {v: [] for v in conditions}
+    for run, viewers in enumerate(conditions * 2):
         with ExitStack() as stack, tempfile.TemporaryDirectory() as d:
             pages, stalled = [], None
             if viewers != "none":
                 proc, url = _view_process(demo.library, endpoint)
                 stack.callback(lambda p=proc: (p.terminate(), p.wait(10)))
-                for i in range(2 if viewers == "browsers" else 0):
+                for i in range(2 if viewers.startswith("browsers") else 0):
                     b = stack.enter_context(Browser(url, Path(d) / f"p{i}", size=(640, 400)))
                     b.wait_for("window.rtsimView && rtsimView.ready && rtsimView.connected", 60)
                     pages.append(b)
                 stalled = stack.enter_context(_stalled_client(url, connect))
-            hist, hops, missed = _engine_run(args, demo.clip, demo.library, endpoint, seconds)
+            hist, hops, missed = _engine_run(args, demo.clip, demo.library, endpoint, seconds,
+                                             "realtime" if viewers.endswith("-rt") else "normal")
             hop = hist.summary_ms()
             samples[viewers].append(histogram_samples(hist))
             got = [p.js("rtsimView.hops") for p in pages]
@@ -158,7 +167,7 @@ def _beside_browsers(args, rep: Report, seconds: float) -> None:
                              "hop_p50_ms": hop["p50_ms"], "hop_p99_ms": hop["p99_ms"],
                              "hops": hops, "missed_hops": missed, "pages_got_hops": got,
                              "stalled_client": stalled is not None})
-    for viewers in CONDITIONS:
+    for viewers in conditions:
         rep.add_samples(f"hop, {viewers}", np.concatenate(samples[viewers]))
         rows = [r for r in rep.rows if r.get("viewers") == viewers]
         rep.extra[f"hop_p99_ms_{viewers}"] = [r["hop_p99_ms"] for r in rows]

@@ -129,7 +129,8 @@ class Engine:
         """Run the loop in this thread until stopped, the source ends, or ``duration``."""
         self.started_at = time.time()
         deadline = None if duration is None else time.monotonic() + duration
-        with hop_runtime(self.config.switch_interval_ms):
+        priority = self.config.priority if self.realtime else "normal"
+        with hop_runtime(self.config.switch_interval_ms, priority=priority) as self.priority:
             self.source.start(self.ring)
             self.supervisor.delivered()
             if self.control is not None:

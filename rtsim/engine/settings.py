@@ -61,6 +61,12 @@ class EngineConfig:
         ``auto`` by FAISS's GPU index when the installed FAISS has GPU support, else by
         torch; ``torch`` always by torch, with each hop's model and search together on
         the GPU; ``faiss`` needs FAISS's GPU support.
+    priority : {"auto", "realtime", "normal"}
+        Scheduling of the engine thread when the source is real time (live, or a file
+        paced in real time): ``auto`` asks the kernel for real-time scheduling
+        (``SCHED_FIFO``, as JACK and ``pd -rt`` do) and runs normally when refused;
+        ``realtime`` warns when refused; ``normal`` never asks. Under it, other programs
+        on the same cores (a browser drawing ``rtsim view``) wait for the hop.
     """
 
     device: str = "auto"
@@ -75,10 +81,14 @@ class EngineConfig:
     watchdog_s: float = 1.0
     gc_interval_s: float = 1.0
     search: str = "auto"
+    priority: str = "auto"
 
     def __post_init__(self) -> None:
         if self.search not in ("auto", "faiss", "torch"):
             raise ConfigError(f"engine search={self.search!r} must be auto, faiss or torch")
+        if self.priority not in ("auto", "realtime", "normal"):
+            raise ConfigError(f"engine priority={self.priority!r} must be auto, realtime or "
+                              "normal")
         if self.overflow not in ("drop_oldest", "drop_newest"):
             raise ConfigError(
                 f"engine overflow={self.overflow!r} must be drop_oldest or drop_newest")
