@@ -27,8 +27,8 @@ from rtsim.bench.core import Report
 __all__ = ["run"]
 
 QUERIES = 200
-NPROBE = (8, 16, 32, 64)
-REFINE = (8, 16, 64)
+NPROBE = (16, 32, 64, 128)
+REFINE = (4, 16, 64)
 _CHUNK = 1 << 20
 
 
@@ -67,7 +67,6 @@ def _prepare(folder: Path, n: int, dim: int) -> dict:
     import faiss
 
     from rtsim.bench.scenarios.search import draw, make_mixture
-    from rtsim.index.faiss_index import IndexSpec, build_index
 
     folder.mkdir(parents=True, exist_ok=True)
     info_path = folder / "built.json"
@@ -75,6 +74,9 @@ def _prepare(folder: Path, n: int, dim: int) -> dict:
         return json.loads(info_path.read_text())
     mix = make_mixture(dim)
     vec_path = folder / "vectors.npy"
+    if (folder / "truth.npy").is_file():  # the data of an earlier run: only the index again
+        _build_disk(folder, vec_path, info_path)
+        return json.loads(info_path.read_text())
     vec = np.lib.format.open_memmap(vec_path, mode="w+", dtype=np.float32, shape=(n, dim))
     for i in range(0, n, _CHUNK):
         vec[i : i + _CHUNK] = draw(mix, min(_CHUNK, n - i), seed=i // _CHUNK)
@@ -91,6 +93,15 @@ def _prepare(folder: Path, n: int, dim: int) -> dict:
         top = np.argsort(-d_all, axis=1, kind="stable")[:, :10]
         truth_d, truth_i = np.take_along_axis(d_all, top, 1), np.take_along_axis(i_all, top, 1)
     np.save(folder / "truth.npy", truth_i)
+    _build_disk(folder, vec_path, info_path)
+    return json.loads(info_path.read_text())
+
+
+def _build_disk(folder: Path, vec_path: Path, info_path: Path) -> None:
+    import faiss
+
+    from rtsim.index.faiss_index import IndexSpec, build_index
+
     t0 = time.perf_counter()
     index = build_index(np.load(vec_path, mmap_mode="r"), metric="ip",
                         spec=IndexSpec(kind="disk"))
@@ -99,13 +110,12 @@ def _prepare(folder: Path, n: int, dim: int) -> dict:
     info = {"build_s": round(build_s, 1), "nlist": faiss.extract_index_ivf(index).nlist,
             "index_mb": round((folder / "index.faiss").stat().st_size / 2**20, 1)}
     info_path.write_text(json.dumps(info))
-    return info
 
 
 _PROBE = r'''
 import json, sys, time
 import numpy as np, faiss
-from rtsim.index.faiss_index import DiskSearcher
+from rtsim.index.faiss_index import DiskSearcher, set_nprobe
 
 def status():
     f = dict(l.split(":", 1) for l in open("/proc/self/status") if ":" in l)
@@ -117,11 +127,11 @@ index = faiss.read_index(folder + "/index.faiss")
 s = DiskSearcher(index, np.load(folder + "/vectors.npy", mmap_mode="r"), metric="ip", refine=1)
 q, truth = np.load(folder + "/queries.npy"), np.load(folder + "/truth.npy")
 opened = status()
-ivf = faiss.extract_index_ivf(index)
 rows = []
 for nprobe in opts["nprobe"]:
     for refine in opts["refine"]:
-        ivf.nprobe, s.refine = nprobe, refine
+        set_nprobe(index, nprobe)
+        s.refine = refine
         times, hits = [], 0
         for i in range(len(q)):
             t0 = time.perf_counter()

@@ -101,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="index kind (default auto: flat up to 50 000 vectors, hnsw above, "
                        "disk when the vectors pass --ram-max-mb)")
     build.add_argument("--ram-max-mb", type=_COUNT, default=4096,
-                       help="--index auto: above this many MiB of vectors, keep 4-bit codes "
+                       help="--index auto: above this many MiB of vectors, keep 8-bit codes "
                        "in memory and the vectors on disk (kind disk; default 4096)")
     build.add_argument("--oneshot-max-s", type=_NONNEG, default=5.0,
                        help="files up to this long are one item each (default 5)")

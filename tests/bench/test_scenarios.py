@@ -172,8 +172,8 @@ def test_offline_scenarios_and_eval_import_no_engine_module():
 def test_disk(tmp_path, cache):
     data, _ = bench("disk", tmp_path, cache)
     rows = data["rows"]
-    assert {r["nprobe"] for r in rows} == {8, 16, 32, 64} and {r["refine"] for r in rows} == \
-        {8, 16, 64}
+    assert {r["nprobe"] for r in rows} == {16, 32, 64, 128} and \
+        {r["refine"] for r in rows} == {4, 16, 64}
     best = max(r["recall@10"] for r in rows)
     assert 0.95 <= best <= 1.0  # exact re-ranking of enough candidates finds the true top 10
     assert all(r["rss_anon_mb"] > 0 and r["vectors_mb"] == 10 for r in rows)
