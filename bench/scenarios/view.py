@@ -148,7 +148,8 @@ def _beside_browsers(args, rep: Report, seconds: float) -> None:
         rep.notes.append("real-time scheduling is not permitted here: browsers-rt not run")
     samples: dict[str, list] = {v: [] for v in conditions}
     for run, viewers in enumerate(conditions * 2):
-        with ExitStack() as stack, tempfile.TemporaryDirectory() as d:
+        # the browsers (in the stack) close before their profile folder is removed
+        with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as d, ExitStack() as stack:
             pages, stalled = [], None
             if viewers != "none":
                 proc, url = _view_process(demo.library, endpoint)
