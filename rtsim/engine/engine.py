@@ -9,9 +9,9 @@ embed and search, and hands the events to the publishers. Control calls queued w
 This module owns the hop loop and its thread. Its parts live beside it: the taps and
 their routing to pipelines (:mod:`~rtsim.engine.routing`), the source watchdog
 (:mod:`~rtsim.engine.supervision`), the queue of control calls
-(:mod:`~rtsim.engine.calls`), the fan-out to publishers (:mod:`~rtsim.engine.fanout`),
-the heartbeat (:mod:`~rtsim.engine.status`) and the thread's interpreter settings and
-idle-time garbage collection (:mod:`~rtsim.engine.runtime`).
+(:mod:`~rtsim.engine.calls`), the fan-out to publishers (:mod:`~rtsim.engine.fanout`), the
+heartbeat (:mod:`~rtsim.engine.status`), the thread's interpreter settings, scheduling
+and idle-time garbage collection (:mod:`~rtsim.engine.runtime`).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from rtsim.audio.sources import AudioSource
 from rtsim.engine.calls import CallQueue
 from rtsim.engine.fanout import Fanout, Publisher
 from rtsim.engine.routing import Route, Router
-from rtsim.engine.runtime import IdleCollector, hop_runtime
+from rtsim.engine.runtime import IdleCollector, hop_runtime, thread_priority
 from rtsim.engine.settings import EngineConfig
 from rtsim.engine.status import Heartbeat
 from rtsim.engine.supervision import SourceSupervisor
@@ -129,15 +129,17 @@ class Engine:
         """Run the loop in this thread until stopped, the source ends, or ``duration``."""
         self.started_at = time.time()
         deadline = None if duration is None else time.monotonic() + duration
-        priority = self.config.priority if self.realtime else "normal"
-        with hop_runtime(self.config.switch_interval_ms, priority=priority) as self.priority:
+        with hop_runtime(self.config.switch_interval_ms):
             self.source.start(self.ring)
             self.supervisor.delivered()
             if self.control is not None:
                 self.control.start()
+            restore, self.priority = thread_priority(  # this thread only: those started
+                self.config.priority if self.realtime else "normal")  # above inherit none
             try:
                 self._loop(deadline)
             finally:
+                restore()
                 if self.control is not None:
                     self.control.stop()
                 self.source.stop()

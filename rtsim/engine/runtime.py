@@ -36,22 +36,17 @@ RT_PRIORITY = 40
 
 
 @contextmanager
-def hop_runtime(switch_interval_ms: float, *, priority: str = "normal") -> Iterator[str]:
-    """Run the body with a short switch interval, the collector off, at ``priority``.
-
-    The priority is the calling thread's (:func:`thread_priority`); yields the one got.
-    """
+def hop_runtime(switch_interval_ms: float) -> Iterator[None]:
+    """Run the body with a short thread switch interval and the collector off."""
     previous = sys.getswitchinterval()
     was_enabled = gc.isenabled()
     sys.setswitchinterval(switch_interval_ms / 1000)
     gc.disable()
     gc.collect()
     gc.freeze()  # start-up objects leave the collector's view: later collections are short
-    restore, got = thread_priority(priority)
     try:
-        yield got
+        yield
     finally:
-        restore()
         sys.setswitchinterval(previous)
         if was_enabled:
             gc.enable()
