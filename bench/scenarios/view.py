@@ -33,8 +33,7 @@ __all__ = ["run", "synthetic_library", "frame_rate"]
 POINTS = 100_000
 #: engine runs: alone; followed by rtsim view with a stalled client only; with two Chromium
 #: pages as well; the same with the engine thread under real-time scheduling ([engine]
-#: priority, the default where permitted; the others run it at normal priority to show
-#: what the browsers cost without it). Each run twice, alternated.
+#: priority = "realtime"; the others at normal priority). Each run twice, alternated.
 CONDITIONS = ["none", "stalled", "browsers", "browsers-rt"]
 
 

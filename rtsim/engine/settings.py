@@ -61,12 +61,13 @@ class EngineConfig:
         ``auto`` by FAISS's GPU index when the installed FAISS has GPU support, else by
         torch; ``torch`` always by torch, with each hop's model and search together on
         the GPU; ``faiss`` needs FAISS's GPU support.
-    priority : {"auto", "realtime", "normal"}
+    priority : {"normal", "auto", "realtime"}
         Scheduling of the engine thread when the source is real time (live, or a file
-        paced in real time): ``auto`` asks the kernel for real-time scheduling
-        (``SCHED_FIFO``, as JACK and ``pd -rt`` do) and runs normally when refused;
-        ``realtime`` warns when refused; ``normal`` never asks. Under it, other programs
-        on the same cores (a browser drawing ``rtsim view``) wait for the hop.
+        paced in real time): ``realtime`` asks the kernel for real-time scheduling
+        (``SCHED_FIFO``, as JACK and ``pd -rt`` do) and warns when refused; ``auto``
+        asks and runs normally when refused; ``normal`` (the default, as ``pd`` without
+        ``-rt``) never asks. Under it, other programs on the same cores (a browser drawing
+        ``rtsim view``) wait for the hop.
     """
 
     device: str = "auto"
@@ -81,7 +82,7 @@ class EngineConfig:
     watchdog_s: float = 1.0
     gc_interval_s: float = 1.0
     search: str = "auto"
-    priority: str = "auto"
+    priority: str = "normal"
 
     def __post_init__(self) -> None:
         if self.search not in ("auto", "faiss", "torch"):

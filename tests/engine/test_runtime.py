@@ -78,6 +78,7 @@ def test_a_refused_request_runs_normal_and_says_why(monkeypatch, caplog):
 def test_engine_config_checks_priority():
     from rtsim.engine.settings import EngineConfig
 
-    assert EngineConfig().priority == "auto"
+    assert EngineConfig().priority == "normal"
+    assert EngineConfig(priority="realtime").priority == "realtime"
     with pytest.raises(ConfigError, match="priority='high'"):
         EngineConfig(priority="high")
