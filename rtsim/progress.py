@@ -33,14 +33,10 @@ def progress_bar(enabled: bool = True):
 
 def track(items: Iterable[T], *, total: int, description: str, bar) -> Iterator[T]:
     """Iterate ``items``, advancing a task of ``bar`` (from :func:`progress_bar`) if any."""
-    if bar is None:
-        yield from items
-        return
-    task = bar.add_task(description, total=total)
-    for item in items:
-        yield item
-        bar.advance(task)
-    bar.remove_task(task)
+    with progress_task(bar, description, total=total) as advance:
+        for item in items:
+            yield item
+            advance()
 
 
 @contextmanager

@@ -13,11 +13,10 @@ from pathlib import Path
 
 from rtsim import __version__
 from rtsim.demo import DEMO_EMBEDDERS
+from rtsim.index.manifest import INDEX_KINDS
 from rtsim.play.config import MODES as PLAY_MODES
 
 __all__ = ["main", "build_parser", "number"]
-
-KINDS = ("auto", "flat", "hnsw", "ivf", "ivfpq", "disk")  # rtsim.index.faiss_index.KINDS
 
 
 def number(kind: type = float, *, low: float | None = None, above: float | None = None):
@@ -97,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "one-shot embedder)")
     build.add_argument("--out", required=True, help="library folder to write")
     build.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    build.add_argument("--index", default="auto", choices=KINDS,
+    build.add_argument("--index", default="auto", choices=INDEX_KINDS,
                        help="index kind (default auto: flat up to 50 000 vectors, hnsw above, "
                        "disk when the vectors pass --ram-max-mb)")
     build.add_argument("--ram-max-mb", type=_COUNT, default=4096,

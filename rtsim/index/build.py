@@ -244,8 +244,7 @@ def build_library(folder: str | Path, out: str | Path, *, plugin: EmbedderPlugin
     kept = _kept(prior, old_vectors, stats) if prior is not None else {}
     skipped: dict[str, list[str]] = {}
     with progress_bar(progress) as bar:
-        todo = [p.relative_to(folder).as_posix() for p in files
-                if p.relative_to(folder).as_posix() not in kept]
+        todo = [rel for rel in stats if rel not in kept]  # folder order
         run = runner(folder=folder, plugin=plugin, device=device, config=config,
                      skipped=skipped, bar=bar) if runner else \
             LocalRunner(folder=folder, plugin=plugin, device=device, config=config,
@@ -371,7 +370,8 @@ class LocalRunner:
 
     def windows(self, picks: dict[str, np.ndarray]) -> np.ndarray:
         """The picked windows of each file, stacked in the order of ``picks``."""
-        return np.concatenate([self._plan([])[rel][0].windows[i] for rel, i in picks.items()])
+        planned = self._planned or {}  # planned by counts(), which a draw follows
+        return np.concatenate([planned[rel][0].windows[i] for rel, i in picks.items()])
 
     def embed(self, rels: list[str], fitted_state) -> list[tuple[Item, np.ndarray]]:
         """Every item of ``rels`` with its vectors."""
@@ -426,9 +426,7 @@ def embed_file(rel: str, fw: FileWindows, segs: list[Segment], *, embedder: Embe
 
 
 def _assemble(parts) -> tuple[list[Item], np.ndarray, np.ndarray]:
-    """Items, vectors and each vector's item from ``(item, vectors)`` parts, in order."""
-    if not parts:
-        raise LibraryError("no item left to index (every file was skipped)")
+    """Items, vectors and each vector's item from ``(item, vectors)`` parts (at least one)."""
     items = [it for it, _ in parts]
     vectors = np.concatenate([v for _, v in parts]).astype(np.float32)
     row_item = np.repeat(np.arange(len(parts)), [len(v) for _, v in parts])

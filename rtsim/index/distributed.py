@@ -165,8 +165,7 @@ class RayRunner:
                     refs[self._submit(nxt[1], mode, arg_ref)] = nxt[0]
         if record:
             for _, skips in results:
-                for reason, files in skips.items():
-                    self.skipped.setdefault(reason, []).extend(files)
+                _merge_skips(self.skipped, skips)
         return [r for r, _ in results]
 
     def _submit(self, rels: list[str], mode: str, arg_ref):
@@ -190,13 +189,13 @@ class RayRunner:
             for rel in rels:
                 p, s = self._result(self._submit([rel], mode, arg_ref), [rel], mode, arg_ref)
                 parts += p
-                for reason, files in s.items():
-                    skips.setdefault(reason, []).extend(files)
+                _merge_skips(skips, s)
             return parts, skips
 
 
 def _work(folder: str, rels: list[str], plugin, device: str, config, mode: str, arg):
     """One Ray task: ``(result, skipped)`` of a batch of files (see :class:`RayRunner`)."""
+    from rtsim.embed import state_hash
     from rtsim.features import make_frontend
     from rtsim.index.build import embed_file, plan_file
 
@@ -206,7 +205,7 @@ def _work(folder: str, rels: list[str], plugin, device: str, config, mode: str, 
         _cache.update(key=key, frontend=make_frontend(plugin.spec.frontend, device=device))
     skipped: dict[str, list[str]] = {}
     if mode == "embed":
-        state_key = id(arg) if arg is None else _state_hash(arg)
+        state_key = "" if arg is None else state_hash(arg)  # "" != a missing entry
         if _cache.get("state") != state_key:
             _cache.update(state=state_key, embedder=plugin.load(device=device, state=arg))
     out = []
@@ -243,14 +242,9 @@ def _check_reachable(address: str | None, *, timeout_s: float = 5.0) -> None:
                           "with `ray start --head`, or leave out the address)") from exc
 
 
-def _state_hash(state) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    for k in sorted(state):
-        h.update(k.encode())
-        h.update(np.ascontiguousarray(state[k].cpu().numpy()).tobytes())
-    return h.hexdigest()
+def _merge_skips(into: dict[str, list[str]], skips: dict[str, list[str]]) -> None:
+    for reason, files in skips.items():
+        into.setdefault(reason, []).extend(files)
 
 
 def _ray():

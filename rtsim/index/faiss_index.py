@@ -13,18 +13,19 @@ FAISS returns label -1 when it finds fewer than k neighbours (or for a NaN query
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import faiss
 import numpy as np
 
 from rtsim.errors import ConfigError, LibraryError
+from rtsim.index.manifest import INDEX_KINDS as KINDS
 
 __all__ = ["IndexSpec", "build_index", "Searcher", "DiskSearcher", "index_kind",
            "stored_vectors", "reported_distances", "gpu_available", "gpu_flat_index",
-           "memory_needed", "set_nprobe", "KINDS"]
+           "memory_needed", "set_nprobe", "prepared_chunks", "KINDS"]
 
-KINDS = ("auto", "flat", "hnsw", "ivf", "ivfpq", "disk")
 
 _CHUNK = 1 << 18  # vectors prepared and added at a time (a big build never copies them all)
 
@@ -131,8 +132,8 @@ def build_index(vectors: np.ndarray, *, metric: str, spec: IndexSpec = IndexSpec
         index = faiss.index_factory(dim, f"IVF{nlist}_HNSW32,SQ8", fmetric)
         index.train(prepare(_training_sample(vectors, nlist), metric))
         set_nprobe(index, max(spec.nprobe, round(nlist / 100)))
-        for i in range(0, n, _CHUNK):
-            index.add(prepare(vectors[i : i + _CHUNK], metric))
+        for chunk in prepared_chunks(vectors, metric):
+            index.add(chunk)
         return index
     x = prepare(vectors, metric)
     if kind == "flat":
@@ -156,6 +157,12 @@ def build_index(vectors: np.ndarray, *, metric: str, spec: IndexSpec = IndexSpec
         index.k_factor = spec.refine
     index.add(x)
     return index
+
+
+def prepared_chunks(vectors: np.ndarray, metric: str) -> Iterator[np.ndarray]:
+    """:func:`prepare` over successive row chunks: a memory-mapped array is never copied."""
+    for i in range(0, len(vectors), _CHUNK):
+        yield prepare(vectors[i : i + _CHUNK], metric)
 
 
 def set_nprobe(index, nprobe: int) -> None:

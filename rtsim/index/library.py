@@ -40,7 +40,7 @@ from rtsim.index.faiss_index import (
     gpu_available,
     gpu_flat_index,
     index_kind,
-    prepare,
+    prepared_chunks,
     stored_vectors,
 )
 from rtsim.index.manifest import Manifest, sha256_file
@@ -366,9 +366,10 @@ def golden_vector(embedder: Embedder) -> np.ndarray:
 def _save_prepared(path: Path, vectors: np.ndarray, metric: str) -> None:
     """``vectors`` as a ``disk`` index re-ranks them (unit rows for cosine), chunk by chunk."""
     out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=vectors.shape)
-    step = 1 << 18
-    for i in range(0, len(vectors), step):
-        out[i : i + step] = prepare(vectors[i : i + step], metric)
+    i = 0
+    for chunk in prepared_chunks(vectors, metric):
+        out[i : i + len(chunk)] = chunk
+        i += len(chunk)
     out.flush()
     del out
 

@@ -10,9 +10,14 @@ from typing import Any
 
 from rtsim.errors import LibraryError, LibraryMismatchError
 
-__all__ = ["Manifest", "sha256_file", "FORMAT"]
+__all__ = ["Manifest", "sha256_file", "FORMAT", "INDEX_KINDS"]
 
 FORMAT = 1
+
+#: Index kinds a library can be built with (``auto`` picks one of the others, which is
+#: what a manifest's ``index_kind`` records); here, not beside FAISS, so that the command
+#: line can offer them without loading FAISS.
+INDEX_KINDS = ("auto", "flat", "hnsw", "ivf", "ivfpq", "disk")
 
 
 @dataclass(frozen=True)
