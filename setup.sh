@@ -27,6 +27,10 @@ if [[ "$extras" == *dev* ]]; then
              csound-soundfont avldrums.lv2-soundfont; do
         dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
     done
+    # the song corpus's singers: festival's singing mode (two diphone voices) and espeak-ng
+    for p in festival festvox-kallpc16k festvox-kdlpc16k espeak-ng; do
+        dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
+    done
 fi
 if ((${#need[@]})); then
     if [[ $(id -u) -eq 0 ]]; then

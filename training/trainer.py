@@ -56,6 +56,15 @@ class Task(Protocol):
     def validate(self, model: torch.nn.Module, device: torch.device) -> dict[str, float]:
         """Validation figures; ``score`` (higher is better) drives early stopping."""
 
+    # Optional: ``param_groups(model)`` gives the optimizer's parameter groups (dicts; a
+    # group's ``lr_scale`` multiplies ``[train] lr`` for it, other keys such as ``betas``
+    # are the optimizer's own); ``begin(out: Path)`` is called once with the run folder
+    # before the first step (a task that writes figures there); a non-empty
+    # ``stop_reason: str`` after ``validate`` stops the run with that reason (a GAN task
+    # that detects a collapse). A task whose ``loss`` alternates between players (a GAN)
+    # returns a loss whose graph reaches only the parameters of the player it trains: the
+    # one optimizer then steps only those (parameters without a gradient are skipped).
+
 
 @dataclass
 class RunResult:
@@ -78,7 +87,12 @@ def _device(name: str) -> torch.device:
 
 
 def _optimizer(cfg, params):
+    """The optimizer over ``params`` (tensors, or groups; a group's ``lr_scale`` scales lr)."""
     s = cfg.train
+    params = list(params)
+    for g in params:
+        if isinstance(g, dict) and "lr_scale" in g:
+            g["lr"] = s.lr * g["lr_scale"]
     if s.optimizer == "adam":
         return torch.optim.Adam(params, lr=s.lr, weight_decay=s.weight_decay)
     return torch.optim.SGD(params, lr=s.lr, momentum=s.momentum, weight_decay=s.weight_decay)
@@ -97,7 +111,8 @@ def train(task: Task, cfg: TrainConfig, out: str | Path, *, resume: bool = False
     rng = np.random.default_rng(s.seed)
     device = _device(s.device)
     model = task.build_model().to(device)
-    opt = _optimizer(cfg, model.parameters())
+    opt = _optimizer(cfg, task.param_groups(model) if hasattr(task, "param_groups")
+                     else model.parameters())
     meta = {"step": 0, "best_score": -math.inf, "best_step": 0, "stale": 0, "plateau": 0,
             "reductions": 0, "seconds": 0.0}
     last = out / "checkpoints" / "last"
@@ -109,6 +124,8 @@ def train(task: Task, cfg: TrainConfig, out: str | Path, *, resume: bool = False
         (out / "spec.json").write_text(json.dumps(task.spec.to_dict(), indent=2))
         (out / "model.json").write_text(json.dumps(
             {"architecture": task.architecture, "kwargs": task.arch_kwargs}, indent=2))
+    if hasattr(task, "begin"):
+        task.begin(out)
     reason = _loop(task, cfg, out, model, opt, rng, device, meta, progress)
     best = out / "best.safetensors"
     from rtsim.embed import load_state, state_hash
@@ -135,7 +152,7 @@ def _loop(task, cfg, out, model, opt, rng, device, meta, progress) -> str:
             model.train()
             if s.lr_schedule != "plateau":
                 for g in opt.param_groups:
-                    g["lr"] = s.lr_at(meta["step"])
+                    g["lr"] = s.lr_at(meta["step"]) * g.get("lr_scale", 1.0)
             loss = task.loss(model, s.batch, rng, device)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -174,7 +191,7 @@ def _validate(task, cfg, out, model, opt, rng, device, meta, losses) -> str:
     with open(out / "metrics.jsonl", "a") as f:
         f.write(json.dumps(row) + "\n")
     log.info("step %d: %s", meta["step"], row)
-    reason = ""
+    reason = getattr(task, "stop_reason", "") or ""
     if scores["score"] > meta["best_score"]:
         meta.update(best_score=scores["score"], best_step=meta["step"], stale=0, plateau=0)
         save_state({k: v for k, v in model.state_dict().items()}, out / "best.safetensors")

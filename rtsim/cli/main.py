@@ -182,6 +182,9 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--sr", type=_COUNT, help="default: notes 16000, songs 22050")
     render.add_argument("--seconds", type=_POS, help="default: notes 4, songs 64")
     render.add_argument("--midi-only", action="store_true", help="songs: MIDI and labels only")
+    render.add_argument("--singers", metavar="LO:HI",
+                        help="songs: add a sung vocal stem, singers drawn from the catalogue's "
+                        "LO..HI-1 (festival and espeak-ng voices)")
     render.add_argument("--no-progress", action="store_true")
     render.add_argument("--source", help="oneshots: source name in labels.csv (default: "
                         "the soundfont's)")
@@ -206,7 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.set_defaults(func="rtsim.training.cli:cmd_train")
 
     ev = sub.add_parser("eval", help="the papers' evaluation protocols, with baselines")
-    ev.add_argument("protocol", choices=("timbre", "stems", "disentangled", "samples"))
+    ev.add_argument("protocol", choices=("timbre", "stems", "disentangled", "song2vec",
+                                         "vocal", "samples"))
     ev.add_argument("folder", nargs="?", help="samples: the labelled folder of sounds")
     ev.add_argument("--embedder", action="append", help="name(s) or run folder(s), "
                     "comma-separated or repeated (default: the shipped models; samples: "

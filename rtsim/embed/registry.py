@@ -30,9 +30,12 @@ BUILTINS: dict[str, str] = {
     "pca": "rtsim.embed.pca:plugin",
     "timbre": "rtsim.models.timbre:plugin",
     "sample": "rtsim.models.sample:plugin",
+    "song2vec": "rtsim.models.song2vec:plugin",
     "disentangled": "rtsim.models.disentangled:plugin",
     **{f"stem/{role}": "rtsim.models.stems:plugins"
        for role in ("drums", "bass", "piano", "guitar", "mix")},
+    **{f"vocal/{name}": "rtsim.models.vocal:plugins"
+       for name in ("mix", "vocal", "instrumental", "pitch")},
 }
 
 _registry: dict[str, EmbedderPlugin] = {}

@@ -19,7 +19,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
     Reads ``kind`` (``"notes"`` or ``"songs"``), ``out``, and the optional ``soundfont``
     (path or short name), ``seed``, ``size``, ``workers``, ``sr``, ``seconds``,
-    ``midi_only`` (songs) and ``no_progress``; options left None take the kind's
+    ``midi_only`` and ``singers`` (songs) and ``no_progress``; options left None take the kind's
     defaults (notes: 1000 × 4 s at 16 kHz; songs: 100 × 64 s at 22.05 kHz).
     """
     kind = getattr(args, "kind", None)
@@ -44,10 +44,21 @@ def cmd_render(args: argparse.Namespace) -> int:
     else:
         from rtsim.training.data.songs.render import render_songs
 
-        out = render_songs(args.out, midi_only=opt("midi_only", False), **common)
+        out = render_songs(args.out, midi_only=opt("midi_only", False),
+                           singers=_singers(opt("singers", None)), **common)
     print(f"{out}: {common['size']} {kind} of {common['seconds']:g} s at {common['sr']} Hz "
           f"in {time.perf_counter() - start:.1f} s")
     return 0
+
+
+def _singers(text: str | None) -> tuple[int, int] | None:
+    """``--singers LO:HI`` as ``(lo, hi)``."""
+    if text is None:
+        return None
+    lo, sep, hi = text.partition(":")
+    if not sep or not lo.strip().isdigit() or not hi.strip().isdigit():
+        raise ConfigError(f"--singers {text!r} must be LO:HI (catalogue numbers, e.g. 0:64)")
+    return int(lo), int(hi)
 
 
 def _render_oneshots(args: argparse.Namespace) -> int:

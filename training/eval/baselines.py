@@ -14,7 +14,7 @@ import scipy.fft
 
 from rtsim.features import MelSpec, make_frontend
 
-__all__ = ["mfcc_frames", "mfcc_stats", "mfcc_descriptor", "zscore", "MfccVQ"]
+__all__ = ["mfcc_frames", "mfcc_stats", "mfcc_descriptor", "mfcc_segments", "zscore", "MfccVQ"]
 
 
 def mfcc_frames(x: np.ndarray, *, sr: int, n_mfcc: int = 13) -> np.ndarray:
@@ -87,3 +87,16 @@ class MfccVQ:
         _, idx = self.codebook.index.search(frames.astype(np.float32), 1)
         h = np.bincount(idx[:, 0], minlength=self.codebook.k).astype(np.float64)
         return h / max(h.sum(), 1.0)
+
+
+def mfcc_segments(seg) -> np.ndarray:
+    """MFCC statistics of each segment of a ``SegmentSet``, from its stored mel frames.
+
+    The frames are the mel front end's ``log10(1 + 10 S)``; the statistics are z-scored.
+    """
+    out = []
+    for s in range(len(seg.pieces)):
+        w = seg.windows(np.array([s]))[0]  # log10(1 + 10 S) mel frames
+        logmel = np.log(np.maximum((10 ** w - 1) / 10, 1e-10))
+        out.append(mfcc_stats(scipy.fft.dct(logmel, type=2, norm="ortho", axis=1)[:, :13]))
+    return zscore(np.array(out))

@@ -11,7 +11,8 @@ from rtsim.errors import ConfigError
 __all__ = ["cmd_eval"]
 
 CONFIGS = {"timbre": "models/timbre/train.toml", "stems": "models/stems/mix.toml",
-           "disentangled": "models/disentangled/train.toml"}
+           "disentangled": "models/disentangled/train.toml",
+           "song2vec": "models/song2vec/train.toml", "vocal": "models/vocal/vocal.toml"}
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -49,6 +50,22 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
         emb = get(embedder or "disentangled").load(device=device)
         results = evaluate_disentangled(emb, heldout, out, progress=not args.no_progress)
+    elif args.protocol == "song2vec":
+        from rtsim.training.eval.song2vec import evaluate_song2vec, format_table
+
+        emb = get(embedder or "song2vec").load(device=device)
+        results = evaluate_song2vec(emb, heldout, out, progress=not args.no_progress)
+        print(format_table(results))
+    elif args.protocol == "vocal":
+        from rtsim.training.eval.vocal import evaluate_vocal
+
+        names = embedder or ",".join(f"vocal/{n}" for n in
+                                     ("mix", "vocal", "instrumental", "pitch"))
+        embs = {}
+        for n in names.split(","):
+            e = get(n).load(device=device)
+            embs[e.spec.name] = e  # a run folder names its input in its spec
+        results = evaluate_vocal(embs, heldout, out, progress=not args.no_progress)
     else:
         raise ConfigError(f"unknown protocol {args.protocol!r}")
     (out / "results.json").write_text(json.dumps(results, indent=2, default=float) + "\n")

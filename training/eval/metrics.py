@@ -95,6 +95,34 @@ def ranked_retrieval(emb: np.ndarray, labels, *, ks=(1, 5, 10), metric: str = "l
     return out
 
 
+def retrieval_precision(emb: np.ndarray, labels, *, k: int = 5, metric: str = "cosine",
+                        exclude=None) -> dict[str, float]:
+    """Precision at ``k`` of same-label retrieval, and what random ranking would score.
+
+    Each row queries all the others (itself, and rows sharing its ``exclude`` group, left
+    out); rows with no same-label candidate are not queries. ``random`` is the mean
+    share of same-label rows among each query's candidates: the expected precision of a
+    random ranking. ``vs_random`` is their ratio.
+    """
+    labels = np.asarray(labels)
+    d = distance_matrix(emb, emb, metric=metric)
+    np.fill_diagonal(d, np.inf)
+    if exclude is not None:
+        ex = np.asarray(exclude)
+        d[ex[:, None] == ex[None, :]] = np.inf
+    cand = np.isfinite(d)
+    same = (labels[:, None] == labels[None, :]) & cand
+    valid = same.any(1)
+    if not valid.any():
+        raise ValueError("retrieval_precision: no row has a same-label candidate")
+    order = np.argsort(d[valid], axis=1, kind="stable")[:, :k]
+    prec = np.take_along_axis(same[valid], order, axis=1).mean(1)
+    rand = same[valid].sum(1) / cand[valid].sum(1)
+    p, r = float(prec.mean()), float(rand.mean())
+    return {"precision": p, "random": r, "vs_random": p / r if r > 0 else float("inf"),
+            "queries": int(valid.sum()), "k": k}
+
+
 def centroids(emb: np.ndarray, groups) -> tuple[np.ndarray, np.ndarray]:
     """Mean embedding of each group: (group ids (g,), centroids (g, dim))."""
     groups = np.asarray(groups)

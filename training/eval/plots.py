@@ -70,3 +70,29 @@ def distance_matrices(mats: dict[str, np.ndarray], path: Path, *, title: str) ->
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def dendrograms(tables: dict[str, np.ndarray], names: list[str], path: Path, *,
+                title: str) -> None:
+    """Per space: its average-linkage dendrogram over its class-to-class distance table.
+
+    Kumar et al.'s Figure 1 (genre to genre), one column per space.
+    """
+    from scipy.cluster.hierarchy import dendrogram, linkage
+    from scipy.spatial.distance import squareform
+
+    plt = _plt()
+    fig, axes = plt.subplots(2, len(tables), figsize=(3.4 * len(tables), 6.4), squeeze=False)
+    for col, (space, d) in enumerate(tables.items()):
+        sym = (d + d.T) / 2
+        np.fill_diagonal(sym, 0.0)
+        dendrogram(linkage(squareform(np.maximum(sym, 0.0), checks=False), "average"),
+                   labels=names, ax=axes[0, col], leaf_rotation=60, leaf_font_size=8)
+        axes[0, col].set_title(space, fontsize=9)
+        axes[1, col].imshow(d, cmap="viridis_r")
+        axes[1, col].set_xticks(range(len(names)), names, rotation=60, fontsize=7)
+        axes[1, col].set_yticks(range(len(names)), names, fontsize=7)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -17,7 +17,7 @@ import torch
 from rtsim.cache import cache_dir
 from rtsim.training.corpora import ensure_corpus
 from rtsim.training.eval import plots
-from rtsim.training.eval.baselines import mfcc_stats, zscore
+from rtsim.training.eval.baselines import mfcc_segments
 from rtsim.training.eval.metrics import (
     centroids,
     clustering_scores,
@@ -56,7 +56,7 @@ def evaluate_stems(embedders: dict, heldout: dict, out: Path, *, progress: bool 
         pca_z, pca_pieces = _pca_segments(corpus, role, progress=progress)
         res = {"segments": len(z), "pieces": len(set(pieces)),
                "model": _scores(z, pieces, "cosine"),
-               "mfcc_stats": _scores(_mfcc_segments(seg), pieces, "l2"),
+               "mfcc_stats": _scores(mfcc_segments(seg), pieces, "l2"),
                "pca": _scores(pca_z, pca_pieces, "l2")}
         results[name] = res
         ids, c = centroids(z / np.linalg.norm(z, axis=1, keepdims=True), pieces)
@@ -73,18 +73,6 @@ def evaluate_stems(embedders: dict, heldout: dict, out: Path, *, progress: bool 
                           "max_abs_spearman_between_stems": max(offdiag, default=0.0),
                           "spearman_below_0.3": max(offdiag, default=0.0) < 0.3}
     return results
-
-
-def _mfcc_segments(seg) -> np.ndarray:
-    """MFCC statistics of each segment, from the stored mel frames (z-scored)."""
-    import scipy.fft
-
-    out = []
-    for s in range(len(seg.pieces)):
-        w = seg.windows(np.array([s]))[0]  # log10(1 + 10 S) mel frames
-        logmel = np.log(np.maximum((10 ** w - 1) / 10, 1e-10))
-        out.append(mfcc_stats(scipy.fft.dct(logmel, type=2, norm="ortho", axis=1)[:, :13]))
-    return zscore(np.array(out))
 
 
 def _pca_segments(corpus, role: str, *, progress: bool):

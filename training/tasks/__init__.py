@@ -16,6 +16,8 @@ TASKS = {
     "stem": "rtsim.training.tasks.stems:StemTask",
     "disentangled": "rtsim.training.tasks.disentangled:DisentangledTask",
     "sample": "rtsim.training.tasks.sample:SampleTask",
+    "vocal": "rtsim.training.tasks.vocal:VocalTask",
+    "song2vec": "rtsim.training.tasks.song2vec:Song2VecTask",
 }
 
 

@@ -46,7 +46,7 @@ class SegmentSet:
 
 def load_segments(corpus, *, role: str, spec, window: int, cache, progress: bool,
                   subset=None, silence_db: float = -45.0) -> SegmentSet:
-    """Segments of ``role`` (``drums``, ``bass``, ``piano``, ``guitar`` or ``mix``).
+    """Segments of ``role``: a stem role (``drums``, ``vocal``, ...), ``instrumental`` or ``mix``.
 
     ``corpus`` is a Slakh-layout folder or a list of them; with several, each keeps its
     own cached store and keys read ``<folder name>/<track>/<role>``. ``subset(keys)``
@@ -71,7 +71,8 @@ def load_segments(corpus, *, role: str, spec, window: int, cache, progress: bool
 
 
 def _role_store(folder: Path, *, role, spec, cache, progress) -> FeatureStore:
-    tracks = [t for t in slakh_tracks(folder) if role == "mix" or t.role_stems(role)]
+    needs = "vocal" if role == "instrumental" else role
+    tracks = [t for t in slakh_tracks(folder) if role == "mix" or t.role_stems(needs)]
     items = [StoreItem(f"{t.name}/{role}", {"piece": t.name, **t.labels},
                        lambda sr, t=t: load_role(t, role, sr=sr),
                        ";".join(f"{p}:{p.stat().st_size}" for p in _paths(t, role)))
@@ -80,4 +81,6 @@ def _role_store(folder: Path, *, role, spec, cache, progress) -> FeatureStore:
 
 
 def _paths(track, role):
+    if role == "instrumental":
+        return [track.mix_path, *(s.path for s in track.role_stems("vocal"))]
     return [track.mix_path] if role == "mix" else [s.path for s in track.role_stems(role)]

@@ -16,7 +16,7 @@ from rtsim.config import build
 from rtsim.errors import ConfigError
 
 __all__ = ["TimbreNotesLoss", "TimbreClipsLoss", "StemLoss", "DisentangledLoss", "SampleLoss",
-           "loss_table", "TABLES"]
+           "Song2VecLoss", "VocalLoss", "loss_table", "TABLES"]
 
 
 def _one_of(name: str, value: str, options: tuple[str, ...]) -> None:
@@ -115,12 +115,76 @@ class SampleLoss:
             raise ConfigError(f"[loss] temperature={self.temperature} must be > 0")
 
 
+@dataclass(frozen=True)
+class Song2VecLoss:
+    """``song2vec``: ALI under least-squares (LSGAN) losses, with the paper's stabilisers.
+
+    ``ratio`` encoder/decoder steps per discriminator step (4); the discriminator's
+    positive targets drawn uniformly in [``smooth_low``, ``smooth_high``] (0.7–0.9);
+    Gaussian noise on the discriminator's images, its standard deviation (in z-scored
+    units) annealed linearly from ``noise_start`` to ``noise_end`` over ``noise_steps``
+    steps (0: the whole run); ``kernel_l2`` times the squared weights of the
+    discriminator's convolutions added to its loss (the paper's kernel regulariser).
+    Adam's first moment decay ``beta1`` for both players (0.5, as DCGAN and ALI); the
+    discriminator's learning rate is ``d_lr_scale`` times ``[train] lr``.
+    Collapse: the discriminator's loss below ``collapse_d_loss`` on average over its last
+    ``collapse_window`` steps, or reconstructions (or codes) whose spread across a batch
+    is below ``collapse_spread`` of the data's (of the prior's); training stops after
+    ``collapse_patience`` validations in a row find one (0: never stops, only reports).
+    """
+
+    ratio: int = 4
+    smooth_low: float = 0.7
+    smooth_high: float = 0.9
+    noise_start: float = 0.5
+    noise_end: float = 0.05
+    noise_steps: int = 0
+    kernel_l2: float = 1e-4
+    d_lr_scale: float = 4.0
+    beta1: float = 0.5
+    collapse_d_loss: float = 0.01
+    collapse_window: int = 100
+    collapse_spread: float = 0.05
+    collapse_patience: int = 3
+
+    def __post_init__(self) -> None:
+        if self.ratio < 1 or self.collapse_window < 1:
+            raise ConfigError(f"[loss] ratio={self.ratio} and collapse_window="
+                              f"{self.collapse_window} must be >= 1")
+        if not 0 <= self.smooth_low <= self.smooth_high <= 1:
+            raise ConfigError(f"[loss] need 0 <= smooth_low={self.smooth_low} <= "
+                              f"smooth_high={self.smooth_high} <= 1")
+        if min(self.noise_start, self.noise_end, self.kernel_l2, self.noise_steps,
+               self.collapse_patience) < 0:
+            raise ConfigError("[loss] noise_start, noise_end, noise_steps, kernel_l2 and "
+                              "collapse_patience must be >= 0")
+        if not self.d_lr_scale > 0 or not 0 <= self.beta1 < 1:
+            raise ConfigError(f"[loss] d_lr_scale={self.d_lr_scale} must be > 0 and "
+                              f"beta1={self.beta1} in [0, 1)")
+
+
+@dataclass(frozen=True)
+class VocalLoss:
+    """``vocal``: cross-entropy on ``label`` (genre or singer), label smoothing (0: none)."""
+
+    label_smoothing: float = 0.0
+    label: str = "genre"
+
+    def __post_init__(self) -> None:
+        _one_of("label", self.label, ("genre", "singer"))
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise ConfigError(f"[loss] label_smoothing={self.label_smoothing} must be in "
+                              "[0, 1)")
+
+
 #: The ``[loss]`` dataclasses of each task (``timbre``: by ``mode``).
 TABLES: dict[str, tuple[type, ...]] = {
     "timbre": (TimbreNotesLoss, TimbreClipsLoss),
     "stem": (StemLoss,),
     "disentangled": (DisentangledLoss,),
     "sample": (SampleLoss,),
+    "song2vec": (Song2VecLoss,),
+    "vocal": (VocalLoss,),
 }
 
 

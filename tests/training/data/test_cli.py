@@ -38,3 +38,16 @@ def test_bad_arguments(tmp_path):
     with pytest.raises(ConfigError, match="workers=0"):
         cmd_render(ns(kind="songs", out=str(tmp_path), workers=0, midi_only=True, size=1,
                       seconds=4.0))
+
+
+def test_singers_option(tmp_path, capsys):
+    with pytest.raises(ConfigError, match="--singers 'five' must be LO:HI"):
+        cmd_render(ns(kind="songs", out=str(tmp_path), singers="five", midi_only=True))
+    with pytest.raises(ConfigError, match=r"singers=\[3, 2\)"):
+        cmd_render(ns(kind="songs", out=str(tmp_path), singers="3:2", midi_only=True))
+    # MIDI only still composes the sung line (its notes and singer are in the files)
+    assert cmd_render(ns(kind="songs", out=str(tmp_path), size=1, seconds=4.0, workers=1,
+                         midi_only=True, singers="0:1")) == 0
+    (track,) = slakh_tracks(tmp_path, require_audio=False)
+    assert track.labels["singer"] == "singer00"
+    assert [s.role for s in track.stems].count("vocal") == 1

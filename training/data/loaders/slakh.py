@@ -2,11 +2,12 @@
 
 A root may hold track folders directly or in split folders (``train``, ``validation``,
 ``test``, ``omitted``). Stems are grouped into roles by ``inst_class``: ``Drums`` (or
-``is_drum``) -> drums, ``Bass`` -> bass, ``Piano`` -> piano, ``Guitar`` -> guitar, every
-other class (Organ, Strings, Chromatic Percussion, ...) -> ``other``. A track may have
-several stems of a role; :func:`load_role` mixes them. Stems with
-``audio_rendered: false`` are listed but never loaded. The ``rtsim`` section written by
-the song renderer (genre, mood, instruments, tempo, ...) is the track's ``labels``.
+``is_drum``) -> drums, ``Bass`` -> bass, ``Piano`` -> piano, ``Guitar`` -> guitar,
+``Vocals`` (rtsim's sung stem; Slakh has none) -> vocal, every other class (Organ,
+Strings, Chromatic Percussion, ...) -> ``other``. A track may have several stems of a
+role; :func:`load_role` mixes them. Stems with ``audio_rendered: false`` are listed but
+never loaded. The ``rtsim`` section written by the song renderer (genre, mood,
+instruments, tempo, ..., and ``singer``) is the track's ``labels``.
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ from rtsim.training.data.loaders.items import require_file
 __all__ = ["CLASS_ROLES", "ROLES", "SlakhStem", "SlakhTrack", "load_role", "read_track",
            "slakh_tracks"]
 
-CLASS_ROLES = {"Drums": "drums", "Bass": "bass", "Piano": "piano", "Guitar": "guitar"}
+CLASS_ROLES = {"Drums": "drums", "Bass": "bass", "Piano": "piano", "Guitar": "guitar",
+               "Vocals": "vocal"}
 """Role of each Slakh ``inst_class`` that has one; any other class is ``"other"``."""
-ROLES = ("drums", "bass", "piano", "guitar", "other")
+ROLES = ("drums", "bass", "piano", "guitar", "vocal", "other")
 SPLITS = ("train", "validation", "test", "omitted")
 _TRACK = re.compile(r"Track\d+$")
 
@@ -142,6 +144,8 @@ def slakh_tracks(root: str | os.PathLike, *, require_audio: bool = True) -> list
 def load_role(track: SlakhTrack, role: str, *, sr: int | None = None) -> np.ndarray:
     """Audio of one role of ``track``: its stems summed, or ``role="mix"`` for mix.flac.
 
+    ``role="instrumental"`` is the mix less its vocal stems (Kumar et al.'s input).
+
     Returns
     -------
     np.ndarray
@@ -150,6 +154,10 @@ def load_role(track: SlakhTrack, role: str, *, sr: int | None = None) -> np.ndar
     """
     if role == "mix":
         return load_audio(track.mix_path, sr=sr)[0]
+    if role == "instrumental":
+        mix, vocal = load_role(track, "mix", sr=sr), load_role(track, "vocal", sr=sr)
+        n = max(len(mix), len(vocal))
+        return np.pad(mix, (0, n - len(mix))) - np.pad(vocal, (0, n - len(vocal)))
     stems = track.role_stems(role)
     if not stems:
         raise ConfigError(f"Slakh track {track.name!r} has no rendered {role!r} stem "

@@ -1,7 +1,9 @@
 """Slakh-like multitrack pieces: composition, labels, MIDI and rendering.
 
 Every piece has four stems (drums, bass, piano, guitar) and, in 60 % of pieces, an
-``extra`` stem (strings, brass, reeds, organ, synth lead or pad). Its labels, written
+``extra`` stem (strings, brass, reeds, organ, synth lead or pad); rendered with
+``singers``, also a sung ``vocal`` stem (:mod:`.vocal`; its singer, from the fixed
+catalogue of :mod:`.singers`, is the piece's ``singer`` label). Its labels, written
 to the ``rtsim:`` section of ``metadata.yaml`` (see ``training/data/LABELS.md``):
 
 ``genre``

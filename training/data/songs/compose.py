@@ -33,7 +33,7 @@ from rtsim.training.data.songs.theory import diatonic_chord, key_signature
 __all__ = ["CHANNELS", "FORM", "Song", "compose_song", "form_bars", "song_midi"]
 
 FORM = "AABA"
-CHANNELS = {"drums": DRUM_CHANNEL, "bass": 0, "piano": 1, "guitar": 2, "extra": 3}
+CHANNELS = {"drums": DRUM_CHANNEL, "bass": 0, "piano": 1, "guitar": 2, "extra": 3, "vocal": 4}
 """MIDI channel of each role."""
 
 

@@ -15,7 +15,7 @@ from rtsim.training.data.midi import Note
 from rtsim.training.data.songs.groove import Bar, Feel
 from rtsim.training.data.songs.theory import SCALES, fit_range, nearest
 
-__all__ = ["melody_part", "motif"]
+__all__ = ["melody_events", "melody_part", "motif"]
 
 
 def motif(rng: np.random.Generator, *, energy: str) -> list[tuple[int, int, int]]:
@@ -37,13 +37,15 @@ def _snap(pitch: int, bar: Bar) -> int:
     return min((nearest(pc, pitch) for pc in tones), key=lambda p: (abs(p - pitch), p))
 
 
-def melody_part(*, bars: list[Bar], program: int, tonic: int, mode: str, energy: str,
-                feel: Feel, rng: np.random.Generator) -> list[Note]:
-    """Notes of a melodic extra stem, centred near C5 within the program's range."""
-    lo, hi = program_range(program)
+def melody_events(*, bars: list[Bar], lo: int, hi: int, tonic: int, mode: str, energy: str,
+                  feel: Feel, rng: np.random.Generator) -> list[tuple[str, int, Note]]:
+    """``(section, motif step, note)`` of a melody centred within ``lo..hi``.
+
+    The base sits near C5 where the range allows (14 semitones below its top).
+    """
     base = fit_range(67, lo, max(lo, hi - 14))
     motifs = {s: motif(rng, energy=energy) for s in ("A", "B")}
-    notes = []
+    events = []
     for bar in bars:
         half = (bar.index % 2) * 16
         for step, length, degree in motifs[bar.section]:
@@ -53,6 +55,15 @@ def melody_part(*, bars: list[Bar], program: int, tonic: int, mode: str, energy:
             pitch = _pitch(degree, tonic=tonic, mode=mode, base=base)
             if s % 8 == 0:
                 pitch = _snap(pitch, bar)
-            notes.append(Note(feel.time(bar.index, s), feel.length(min(length, 16 - s)) * 0.9,
-                              fit_range(pitch, lo, hi), feel.vel(0.9 if s % 4 == 0 else 0.8)))
-    return notes
+            events.append((bar.section, step, Note(
+                feel.time(bar.index, s), feel.length(min(length, 16 - s)) * 0.9,
+                fit_range(pitch, lo, hi), feel.vel(0.9 if s % 4 == 0 else 0.8))))
+    return events
+
+
+def melody_part(*, bars: list[Bar], program: int, tonic: int, mode: str, energy: str,
+                feel: Feel, rng: np.random.Generator) -> list[Note]:
+    """Notes of a melodic extra stem, centred near C5 within the program's range."""
+    lo, hi = program_range(program)
+    return [n for _, _, n in melody_events(bars=bars, lo=lo, hi=hi, tonic=tonic, mode=mode,
+                                           energy=energy, feel=feel, rng=rng)]

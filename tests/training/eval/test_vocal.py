@@ -1,0 +1,123 @@
+"""Kumar et al.'s protocol: singer retrieval vs random, genre tables; the vocal task."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from rtsim.embed import get
+from rtsim.errors import ConfigError
+from rtsim.training.eval.metrics import retrieval_precision
+from rtsim.training.eval.vocal import evaluate_vocal, genre_table
+
+
+def test_retrieval_precision_of_a_perfect_and_of_a_blind_space():
+    labels = np.repeat(np.arange(5), 4)  # 5 singers x 4 pieces
+    perfect = np.eye(5)[labels] + 0.01 * np.random.default_rng(0).normal(size=(20, 5))
+    r = retrieval_precision(perfect, labels, k=3)
+    assert r["precision"] == 1.0
+    assert r["random"] == pytest.approx(3 / 19)
+    assert r["vs_random"] == pytest.approx(19 / 3)
+    blind = np.random.default_rng(1).normal(size=(20, 8))
+    assert retrieval_precision(blind, labels, k=3)["precision"] < 0.6
+
+
+def test_retrieval_precision_leaves_out_the_query_group():
+    labels = np.array([0, 0, 1, 1])
+    pieces = np.array([0, 0, 1, 2])  # rows 0 and 1: one piece, so they cannot find each other
+    emb = np.array([[1.0, 0], [1.0, 0.01], [0, 1.0], [0.01, 1.0]])
+    r = retrieval_precision(emb, labels, k=1, exclude=pieces)
+    assert r["queries"] == 2 and r["precision"] == 1.0
+    with pytest.raises(ValueError, match="same-label"):
+        retrieval_precision(emb, np.arange(4), k=1)
+
+
+def test_genre_table_is_a_mean_distance_per_pair():
+    v = np.array([[1.0, 0], [1.0, 0], [0, 1.0]])
+    t = genre_table(v, np.array(["a", "a", "b"]), ["a", "b"])
+    assert t[0, 0] == pytest.approx(0.0) and t[0, 1] == pytest.approx(1.0)
+    assert np.isnan(t[1, 1])  # one piece of b: no distinct pair
+
+
+@pytest.fixture(scope="module")
+def sung(tmp_path_factory):
+    """Six 8-s pieces, three singers (espeak-ng voices), in Slakh's layout."""
+    if shutil.which("fluidsynth") is None or shutil.which("espeak-ng") is None:
+        pytest.skip("fluidsynth or espeak-ng is not installed")
+    from rtsim.training.data.songs import render_songs
+
+    return render_songs(tmp_path_factory.mktemp("sung"), soundfont="timgm6mb", seed=3, size=6,
+                        seconds=8.0, workers=1, progress=False, singers=(0, 3))
+
+
+def test_vocal_task_trains_split_by_singer(sung, tmp_path, monkeypatch):
+    monkeypatch.setenv("RTSIM_CACHE", str(tmp_path / "cache"))
+    from rtsim.training.config import load_train_config
+    from rtsim.training.tasks import make_task
+    from rtsim.training.trainer import train
+
+    p = tmp_path / "v.toml"
+    p.write_text(f"""
+[model]
+task = "vocal"
+[model.kwargs]
+input = "instrumental"
+channels = [4, 8, 8, 16]
+[data]
+train = {{ path = "{sung}" }}
+validation_fraction = 0.4
+[train]
+steps = 4
+batch = 6
+eval_every = 2
+optimizer = "adam"
+lr = 0.001
+device = "cpu"
+threads = 1
+""")
+    cfg = load_train_config(p)
+    task = make_task(cfg, progress=False)
+    singers = lambda s: {s.labels[i]["singer"] for i in np.unique(s.pieces)}  # noqa: E731
+    assert singers(task.train_set) and singers(task.val_set)
+    assert not singers(task.train_set) & singers(task.val_set)  # whole singers held out
+    result = train(task, cfg, tmp_path / "run", progress=False)
+    assert result.steps == 4
+    metrics = [json.loads(line) for line in open(tmp_path / "run" / "metrics.jsonl")]
+    assert any("singer_p5" in m for m in metrics)
+    emb = get(str(tmp_path / "run")).load()
+    assert emb.spec.name == "vocal/instrumental"
+
+
+def test_vocal_task_needs_singers(tmp_path, monkeypatch):
+    monkeypatch.setenv("RTSIM_CACHE", str(tmp_path / "cache"))
+    if shutil.which("fluidsynth") is None:
+        pytest.skip("fluidsynth is not installed")
+    from rtsim.training.config import load_train_config
+    from rtsim.training.data.songs import render_songs
+    from rtsim.training.tasks import make_task
+
+    songs = render_songs(tmp_path / "songs", soundfont="timgm6mb", seed=1, size=2, seconds=5,
+                         workers=1, progress=False)
+    p = tmp_path / "v.toml"
+    p.write_text(f'[model]\ntask = "vocal"\n[model.kwargs]\ninput = "mix"\n'
+                 f'[data]\ntrain = {{ path = "{songs}" }}\n[train]\nsteps = 1\n')
+    with pytest.raises(ConfigError, match="singers"):
+        make_task(load_train_config(p), progress=False)
+
+
+def test_eval_vocal_reports_every_space_and_the_figure(sung, tmp_path, monkeypatch):
+    monkeypatch.setenv("RTSIM_CACHE", str(tmp_path / "cache"))
+    embs = {n: get(n).load() for n in ("vocal/vocal", "vocal/mix")}
+    r = evaluate_vocal(embs, {"path": str(sung)}, tmp_path / "out", progress=False)
+    assert r["pieces"] == 6 and r["singers"] == 3
+    for space in ("vocal/vocal", "vocal/mix", "mfcc_stats/mix", "mfcc_stats/vocal"):
+        s = r[space]
+        assert 0.0 <= s["singer_p@5"] <= 1.0 and s["random_p@5"] > 0
+        assert s["vs_random@5"] == pytest.approx(s["singer_p@5"] / s["random_p@5"])
+        n = len(r["genres"])
+        assert np.array(s["genre_table"]).shape == (n, n)
+    assert (tmp_path / "out" / "genre_dendrograms.png").stat().st_size > 1000
+    assert set(r["targets"]) >= {"every_space_ge_10x_random", "vocal_beats_mix_p@5"}

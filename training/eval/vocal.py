@@ -1,0 +1,127 @@
+"""Kumar et al.'s evaluation of the vocal spaces on held-out singers' pieces.
+
+Every piece of the held-out corpus (singers never seen in training, another soundfont)
+is the mean of its 3-s segment vectors, re-normalised. Per space:
+
+- **singer retrieval**: each piece queries the others (cosine); precision at 5 and 10
+  of pieces by the same singer, next to a random ranking's expected precision (the
+  share of same-singer pieces among the candidates) and their ratio (the paper: every
+  space at least 10 times random);
+- **genre to genre**: the mean cosine distance between the pieces of each pair of
+  genres (a table), clustered by average linkage (the paper's Figure 1, one column per
+  space in ``genre_dendrograms.png``).
+
+Baselines: MFCC statistics (13 MFCC mean and standard deviation plus delta standard
+deviation of each segment, z-scored) of the mix and of the vocal stem.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from rtsim.cache import cache_dir
+from rtsim.errors import ConfigError
+from rtsim.training.corpora import ensure_corpus
+from rtsim.training.eval import plots
+from rtsim.training.eval.baselines import mfcc_segments
+from rtsim.training.eval.metrics import distance_matrix, retrieval_precision
+from rtsim.training.tasks.songs import load_segments
+from rtsim.training.tasks.vocal import piece_vectors
+
+__all__ = ["evaluate_vocal", "genre_table", "space_scores"]
+
+
+def genre_table(v: np.ndarray, genres: np.ndarray, names: list[str]) -> np.ndarray:
+    """Mean cosine distance between the pieces of genre ``i`` and genre ``j``.
+
+    The diagonal is the mean distance between distinct pieces of one genre.
+    """
+    d = distance_matrix(v, v, metric="cosine")
+    out = np.zeros((len(names), len(names)))
+    for i, a in enumerate(names):
+        for j, b in enumerate(names):
+            block = d[np.ix_(genres == a, genres == b)]
+            if i == j:
+                n = len(block)
+                block = block[~np.eye(n, dtype=bool)] if n > 1 else np.zeros(0)
+            out[i, j] = float(block.mean()) if block.size else np.nan
+    return out
+
+
+def space_scores(v: np.ndarray, singers: np.ndarray, genres: np.ndarray,
+                 names: list[str]) -> dict:
+    """Singer retrieval (P@5, P@10 vs random) and the genre table of one space."""
+    res = {}
+    for k in (5, 10):
+        r = retrieval_precision(v, singers, k=k)
+        res[f"singer_p@{k}"] = r["precision"]
+        res[f"random_p@{k}"] = r["random"]
+        res[f"vs_random@{k}"] = r["vs_random"]
+    res["genre_table"] = genre_table(v, genres, names).round(4).tolist()
+    return res
+
+
+def _space(corpus: Path, role: str, spec, window: int, embed, progress: bool):
+    seg = load_segments(corpus, role=role, spec=spec, window=window,
+                        cache=cache_dir() / "features", progress=progress)
+    v, pieces = piece_vectors(seg, embed(seg))
+    labels = [seg.labels[p] for p in pieces]
+    if any("singer" not in lab for lab in labels):
+        raise ConfigError(f"{corpus}: pieces without a singer (render it with singers = "
+                          "[lo, hi])")
+    keys = [seg.store.keys[p].rsplit("/", 1)[0] for p in pieces]
+    return v, keys, labels
+
+
+def evaluate_vocal(embedders: dict, heldout: dict, out: Path, *,
+                   progress: bool = True) -> dict:
+    """Evaluate loaded ``vocal/...`` embedders (name -> embedder) on ``heldout``."""
+    from rtsim.models.vocal import GENRES, ROLE_OF
+    from rtsim.models.vocal import spec_for as vocal_spec
+
+    out.mkdir(parents=True, exist_ok=True)
+    corpus = ensure_corpus(heldout, progress=progress)
+    mel = vocal_spec("mix")
+    spaces = {}
+    for name, emb in embedders.items():
+        source = ROLE_OF.get(name.split("/", 1)[-1])
+        if not name.startswith("vocal/") or source is None:
+            raise ConfigError(f"eval vocal needs vocal/<input> embedders, got {name!r}")
+
+        def embed(seg, emb=emb):
+            with torch.inference_mode():
+                return seg.embed(emb.module, emb.device)
+        spaces[name] = _space(corpus, source, emb.spec.frontend, emb.spec.window, embed,
+                              progress)
+    for role in ("mix", "vocal"):
+        spaces[f"mfcc_stats/{role}"] = _space(corpus, role, mel.frontend, mel.window,
+                                              mfcc_segments, progress)
+    results: dict = {"corpus": str(corpus)}
+    keys0 = spaces[next(iter(spaces))][1]
+    names = [g for g in GENRES if any(lab["genre"] == g for lab in spaces[next(iter(spaces))][2])]
+    tables = {}
+    for name, (v, keys, labels) in spaces.items():
+        if keys != keys0:
+            raise ConfigError(f"{name}: its pieces differ from the other spaces'")
+        singers = np.array([lab["singer"] for lab in labels])
+        genres = np.array([lab["genre"] for lab in labels])
+        results[name] = space_scores(v, singers, genres, names)
+        tables[name.replace("mfcc_stats", "mfcc")] = np.array(results[name]["genre_table"])
+    first_labels = spaces[next(iter(spaces))][2]
+    results["pieces"] = len(keys0)
+    results["singers"] = len({lab["singer"] for lab in first_labels})
+    results["genres"] = names
+    plots.dendrograms(tables, names, out / "genre_dendrograms.png",
+                      title="held-out singers: genre-to-genre cosine distance per space")
+    learned = [n for n in embedders]
+    results["targets"] = {
+        "min_vs_random@5": min(results[n]["vs_random@5"] for n in learned),
+        "every_space_ge_10x_random": all(results[n]["vs_random@5"] >= 10 for n in learned),
+    }
+    if "vocal/vocal" in results and "vocal/mix" in results:
+        results["targets"]["vocal_beats_mix_p@5"] = (
+            results["vocal/vocal"]["singer_p@5"] > results["vocal/mix"]["singer_p@5"])
+    return results
