@@ -139,12 +139,13 @@ def run(args) -> Report:
         results, engine = _measure(args, lib, clip, onsets, embedder, u, st)
         tag = f"u{u}" + (f"/stability{st:g}" if st else "")
         rep.stages[f"hop_compute/{tag}"] = engine.timer.stages["hop"].summary_ms()
+        missed = engine.status().missed_hops  # late hops skipped: a click can fall in one
         for f in freqs:
             band = [r for r in results if r["band"] == _name(f)]
             hit = [r for r in band if r["hop_ms"] is not None]
             trig = [r["trigger_ms"] for r in band if r["trigger_ms"] is not None]
             row = {"divisor": u, "stability": st, "band": _name(f), "bursts": len(band),
-                   "named": len(hit),
+                   "named": len(hit), "missed_hops": missed,
                    "kernel_delay_ms": float("nan") if f is None else 1e3 * float(
                        fe.properties.bin_delay_s[np.argmin(np.abs(fe.properties.frequencies
                                                                   - f))])}

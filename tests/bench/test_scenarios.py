@@ -69,7 +69,11 @@ def test_event(tmp_path, cache):
     data, _ = bench("event", tmp_path, cache)
     bands = {row["band"] for row in data["rows"]}
     assert bands == {"burst_440", "burst_1760", "click"}
-    assert all(row["named"] == row["bursts"] for row in data["rows"])
+    # every burst is named; a 2-ms click lives in one hop, which a loaded machine may skip
+    # (counted as missed): then, and only then, may the click go unnamed
+    for row in data["rows"]:
+        assert row["named"] == row["bursts"] or (row["band"] == "click"
+                                                 and row["missed_hops"] > 0), row
     assert "above_440Hz_p50_ms" in data
 
 

@@ -38,8 +38,7 @@ from rtsim.training.losses import (
     TripletMarginLoss,
 )
 from rtsim.training.samplers import TrackTripletSampler
-from rtsim.training.tasks.notes import split_keys
-from rtsim.training.tasks.songs import load_segments
+from rtsim.training.tasks.songs import split_segments
 
 __all__ = ["DisentangledTask", "similar", "similarity_matrix", "piece_labels",
            "dimension_triplets", "triplets_from_similarity", "song_embeddings"]
@@ -129,13 +128,7 @@ class DisentangledTask:
         common = dict(role="mix", spec=SPEC.frontend, window=SPEC.window,
                       cache=cache_dir() / "features", progress=progress)
 
-        def pieces_of(keys):
-            return np.array([k.rsplit("/", 1)[0] for k in keys])  # the key less its role
-
-        self.train_set = load_segments(
-            corpus, subset=lambda k: ~split_keys(pieces_of(k), fraction=frac), **common)
-        self.val_set = load_segments(
-            corpus, subset=lambda k: split_keys(pieces_of(k), fraction=frac), **common)
+        self.train_set, self.val_set = split_segments(corpus, fraction=frac, **common)
         self.slices = [(s.start, s.stop) for s in SPEC.subspaces]
         margin = cfg.loss.margin
         self.mining = cfg.loss.mining

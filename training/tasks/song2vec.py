@@ -35,8 +35,7 @@ import torch
 from rtsim.cache import cache_dir
 from rtsim.training.corpora import ensure_corpora
 from rtsim.training.losses.lsgan import lsgan_discriminator_loss, lsgan_generator_loss
-from rtsim.training.tasks.notes import split_keys
-from rtsim.training.tasks.songs import load_segments
+from rtsim.training.tasks.songs import split_segments
 
 __all__ = ["Song2VecTask", "CollapseMonitor", "spread", "noise_std", "kmeans_ami", "COLLAPSED"]
 
@@ -160,13 +159,7 @@ class Song2VecTask:
         common = dict(role="mix", spec=SPEC.frontend, window=SPEC.window,
                       cache=cache_dir() / "features", progress=progress)
 
-        def pieces_of(keys):
-            return np.array([k.rsplit("/", 1)[0] for k in keys])  # the key less its role
-
-        self.train_set = load_segments(
-            corpus, subset=lambda k: ~split_keys(pieces_of(k), fraction=frac), **common)
-        self.val_set = load_segments(
-            corpus, subset=lambda k: split_keys(pieces_of(k), fraction=frac), **common)
+        self.train_set, self.val_set = split_segments(corpus, fraction=frac, **common)
         self.n_frames = np.array([self.train_set.store.n_frames(i)
                                   for i in range(len(self.train_set.store))])
         self.cfg = cfg.loss

@@ -16,8 +16,9 @@ import torch
 
 from rtsim.training.data.loaders import load_role, slakh_tracks
 from rtsim.training.store import FeatureStore, StoreItem, StoreUnion, build_store
+from rtsim.training.tasks.notes import split_keys
 
-__all__ = ["SegmentSet", "load_segments"]
+__all__ = ["SegmentSet", "load_segments", "piece_of", "split_segments"]
 
 
 @dataclass
@@ -68,6 +69,25 @@ def load_segments(corpus, *, role: str, spec, window: int, cache, progress: bool
                 pieces.append(i)
                 starts.append(st)
     return SegmentSet(store, np.array(pieces), np.array(starts), window, store.labels)
+
+
+def piece_of(key: str) -> str:
+    """A segment store key less its role: the piece (``<folder>/<track>`` across corpora)."""
+    return key.rsplit("/", 1)[0]
+
+
+def split_segments(corpus, *, fraction: float, group=piece_of,
+                   **common) -> tuple[SegmentSet, SegmentSet]:
+    """Training and validation segments, whole groups (pieces by default) apart by hash.
+
+    ``group(key)`` names the unit held out (a piece, or e.g. its singer); ``fraction`` of
+    the groups go to validation; ``common`` are :func:`load_segments`'s arguments.
+    """
+    def held(keys):
+        return split_keys([group(k) for k in keys], fraction=fraction)
+
+    return (load_segments(corpus, subset=lambda k: ~held(k), **common),
+            load_segments(corpus, subset=held, **common))
 
 
 def _role_store(folder: Path, *, role, spec, cache, progress) -> FeatureStore:

@@ -11,8 +11,7 @@ from rtsim.training.corpora import ensure_corpus
 from rtsim.training.eval.metrics import knn_accuracy
 from rtsim.training.losses import TripletBatch, TripletMarginLoss
 from rtsim.training.samplers import TrackTripletSampler
-from rtsim.training.tasks.notes import split_keys
-from rtsim.training.tasks.songs import load_segments
+from rtsim.training.tasks.songs import split_segments
 
 __all__ = ["StemTask"]
 
@@ -43,17 +42,9 @@ class StemTask:
                                               if k != "role"}}
         corpus = ensure_corpus(cfg.data["train"], progress=progress)
         frac = float(cfg.data.get("validation_fraction", 0.1))
-        cache = cache_dir() / "features"
-
-        def pieces_of(keys):
-            return np.array([k.split("/")[0] for k in keys])
-
-        common = dict(role=role, spec=self.spec.frontend, window=self.spec.window, cache=cache,
-                      progress=progress)
-        self.train_set = load_segments(
-            corpus, subset=lambda k: ~split_keys(pieces_of(k), fraction=frac), **common)
-        self.val_set = load_segments(
-            corpus, subset=lambda k: split_keys(pieces_of(k), fraction=frac), **common)
+        common = dict(role=role, spec=self.spec.frontend, window=self.spec.window,
+                      cache=cache_dir() / "features", progress=progress)
+        self.train_set, self.val_set = split_segments(corpus, fraction=frac, **common)
         self.sampler = TrackTripletSampler(self.train_set.pieces, self.train_set.starts,
                                            window=self.spec.window, max_overlap=0.5,
                                            seed=cfg.train.seed)

@@ -18,8 +18,7 @@ from rtsim.cache import cache_dir
 from rtsim.errors import ConfigError
 from rtsim.training.corpora import ensure_corpora
 from rtsim.training.eval.metrics import retrieval_precision
-from rtsim.training.tasks.notes import split_keys
-from rtsim.training.tasks.songs import SegmentSet, load_segments
+from rtsim.training.tasks.songs import SegmentSet, load_segments, split_segments
 
 __all__ = ["VocalTask", "piece_vectors"]
 
@@ -55,20 +54,14 @@ class VocalTask:
         frac = float(cfg.data.get("validation_fraction", 0.15))
         common = dict(role=ROLE_OF[name], spec=self.spec.frontend, window=self.spec.window,
                       cache=cache_dir() / "features", progress=progress)
-        labels_of = {}
-
-        def held_out(keys):
-            if not labels_of:
-                raise ConfigError("vocal training needs singers: render the corpus with "
-                                  "singers = [lo, hi]")
-            return split_keys([labels_of[k] for k in keys], fraction=frac)
-
         probe = load_segments(corpus, **common)
-        for key, lab in zip(probe.store.keys, probe.labels, strict=True):
-            if "singer" in lab:
-                labels_of[key] = lab["singer"]
-        self.train_set = load_segments(corpus, subset=lambda k: ~held_out(k), **common)
-        self.val_set = load_segments(corpus, subset=held_out, **common)
+        singer_of = {key: lab.get("singer") for key, lab in
+                     zip(probe.store.keys, probe.labels, strict=True)}
+        if not singer_of or None in singer_of.values():
+            raise ConfigError("vocal training needs singers: render the corpus with "
+                              "singers = [lo, hi]")
+        self.train_set, self.val_set = split_segments(
+            corpus, fraction=frac, group=singer_of.__getitem__, **common)
         self.label = cfg.loss.label
         self.classes = (GENRES if self.label == "genre" else
                         tuple(sorted({self.train_set.labels[p]["singer"]
