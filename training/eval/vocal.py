@@ -28,7 +28,7 @@ from rtsim.training.corpora import ensure_corpus
 from rtsim.training.eval import plots
 from rtsim.training.eval.baselines import mfcc_segments
 from rtsim.training.eval.metrics import distance_matrix, retrieval_precision
-from rtsim.training.tasks.songs import load_segments
+from rtsim.training.tasks.songs import load_segments, piece_of
 from rtsim.training.tasks.vocal import piece_vectors
 
 __all__ = ["evaluate_vocal", "genre_table", "space_scores"]
@@ -72,7 +72,7 @@ def _space(corpus: Path, role: str, spec, window: int, embed, progress: bool):
     if any("singer" not in lab for lab in labels):
         raise ConfigError(f"{corpus}: pieces without a singer (render it with singers = "
                           "[lo, hi])")
-    keys = [seg.store.keys[p].rsplit("/", 1)[0] for p in pieces]
+    keys = [piece_of(seg.store.keys[p]) for p in pieces]
     return v, keys, labels
 
 
@@ -100,8 +100,8 @@ def evaluate_vocal(embedders: dict, heldout: dict, out: Path, *,
         spaces[f"mfcc_stats/{role}"] = _space(corpus, role, mel.frontend, mel.window,
                                               mfcc_segments, progress)
     results: dict = {"corpus": str(corpus)}
-    keys0 = spaces[next(iter(spaces))][1]
-    names = [g for g in GENRES if any(lab["genre"] == g for lab in spaces[next(iter(spaces))][2])]
+    _, keys0, labels0 = next(iter(spaces.values()))
+    names = [g for g in GENRES if any(lab["genre"] == g for lab in labels0)]
     tables = {}
     for name, (v, keys, labels) in spaces.items():
         if keys != keys0:
@@ -110,16 +110,14 @@ def evaluate_vocal(embedders: dict, heldout: dict, out: Path, *,
         genres = np.array([lab["genre"] for lab in labels])
         results[name] = space_scores(v, singers, genres, names)
         tables[name.replace("mfcc_stats", "mfcc")] = np.array(results[name]["genre_table"])
-    first_labels = spaces[next(iter(spaces))][2]
     results["pieces"] = len(keys0)
-    results["singers"] = len({lab["singer"] for lab in first_labels})
+    results["singers"] = len({lab["singer"] for lab in labels0})
     results["genres"] = names
     plots.dendrograms(tables, names, out / "genre_dendrograms.png",
                       title="held-out singers: genre-to-genre cosine distance per space")
-    learned = [n for n in embedders]
     results["targets"] = {
-        "min_vs_random@5": min(results[n]["vs_random@5"] for n in learned),
-        "every_space_ge_10x_random": all(results[n]["vs_random@5"] >= 10 for n in learned),
+        "min_vs_random@5": min(results[n]["vs_random@5"] for n in embedders),
+        "every_space_ge_10x_random": all(results[n]["vs_random@5"] >= 10 for n in embedders),
     }
     if "vocal/vocal" in results and "vocal/mix" in results:
         results["targets"]["vocal_beats_mix_p@5"] = (

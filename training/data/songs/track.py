@@ -63,11 +63,15 @@ def track_name(index: int) -> str:
     return f"Track{index + 1:05d}"
 
 
-def stem_ids(plan: SongPlan) -> dict:
-    """``{role: "SNN"}``: the roles in a per-piece shuffled order, as Slakh's vary."""
+def stem_ids(plan: SongPlan, *, vocal: bool = False) -> dict:
+    """``{role: "SNN"}``: the roles in a per-piece shuffled order, as Slakh's vary.
+
+    A sung piece's ``vocal`` stem takes the id after them.
+    """
     order = np.random.default_rng([plan.seed, plan.index, 99]).permutation(len(plan.programs))
     roles = list(plan.programs)
-    return {roles[i]: f"S{k:02d}" for k, i in enumerate(order)}
+    ids = {roles[i]: f"S{k:02d}" for k, i in enumerate(order)}
+    return {**ids, "vocal": f"S{len(ids):02d}"} if vocal else ids
 
 
 VOCAL_PROGRAM = 53
@@ -95,6 +99,15 @@ def vocal_for(plan: SongPlan, *, seconds: float, singers: tuple[int, int]) -> Vo
     return Vocal(who, line)
 
 
+def _vocal_midi(files: dict, vocal: Vocal, *, end_beats: float) -> None:
+    """Add the vocal line to ``files``: a track of ``"all"`` and its own file ``"vocal"``."""
+    track = instrument_track([n for _, n in vocal.line], channel=CHANNELS["vocal"],
+                             program=VOCAL_PROGRAM, name="vocal", end_beats=end_beats)
+    files["all"].tracks.append(track)
+    files["vocal"] = mido.MidiFile(type=1, ticks_per_beat=files["all"].ticks_per_beat,
+                                   tracks=[files["all"].tracks[0], track])
+
+
 def _vocal_meta(vocal: Vocal, *, rendered: bool) -> dict:
     return {"audio_rendered": rendered, "inst_class": "Vocals", "is_drum": False,
             "midi_program_name": "Voice", "midi_saved": True,
@@ -112,13 +125,13 @@ def _stem_meta(plan: SongPlan, role: str, *, rendered: bool, plugin: str) -> dic
 def metadata(plan: SongPlan, *, seconds: float, rendered: bool, plugin: str,
              overall_gain: float | None = None, vocal: Vocal | None = None) -> dict:
     """The ``metadata.yaml`` document of a piece (Slakh's keys, then ``rtsim``)."""
-    ids = stem_ids(plan)
+    ids = stem_ids(plan, vocal=vocal is not None)
     uuid = hashlib.md5(f"rtsim-{plan.seed}-{plan.index}".encode()).hexdigest()
-    stems = {ids[r]: _stem_meta(plan, r, rendered=rendered, plugin=plugin)
+    stems = {ids[r]: _vocal_meta(vocal, rendered=rendered) if r == "vocal" else
+             _stem_meta(plan, r, rendered=rendered, plugin=plugin)
              for r in sorted(ids, key=ids.get)}
     tags = labels(plan, seconds=seconds)
     if vocal is not None:
-        stems[f"S{len(ids):02d}"] = _vocal_meta(vocal, rendered=rendered)
         tags["singer"] = vocal.singer.name
         tags["vocal"] = vocal.singer.labels()
     return {"UUID": uuid, "audio_dir": "stems", "midi_dir": "MIDI", "normalized": rendered,
@@ -131,8 +144,7 @@ def _render_stems(folder: Path, ids: dict, job: TrackJob, plan: SongPlan,
 
     n = round(job.seconds * job.sr)
     stems = {}
-    roles = dict(ids, **({"vocal": f"S{len(ids):02d}"} if vocal else {}))
-    for role, sid in roles.items():
+    for role, sid in ids.items():
         if role == "vocal":
             y = render_vocal(vocal.line, vocal.singer, tempo_bpm=plan.tempo_bpm, sr=job.sr,
                              seconds=job.seconds)
@@ -153,20 +165,13 @@ def make_track(job: TrackJob) -> str:
     folder = Path(job.out) / track_name(job.index)
     (folder / "MIDI").mkdir(parents=True, exist_ok=True)
     song = compose_song(plan, seconds=job.seconds)
-    files, ids = song_midi(song), stem_ids(plan)
     vocal = (vocal_for(plan, seconds=job.seconds, singers=job.singers)
              if job.singers else None)
+    files, ids = song_midi(song), stem_ids(plan, vocal=vocal is not None)
     if vocal is not None:
-        track = instrument_track([n for _, n in vocal.line], channel=CHANNELS["vocal"],
-                                 program=VOCAL_PROGRAM, name="vocal", end_beats=song.end_beats)
-        files["all"].tracks.append(track)
-        files["vocal"] = mido.MidiFile(type=1, ticks_per_beat=files["all"].ticks_per_beat,
-                                       tracks=[files["all"].tracks[0], track])
-        ids_midi = dict(ids, vocal=f"S{len(ids):02d}")
-    else:
-        ids_midi = ids
+        _vocal_midi(files, vocal, end_beats=song.end_beats)
     files["all"].save(folder / "all_src.mid")
-    for role, sid in ids_midi.items():
+    for role, sid in ids.items():
         files[role].save(folder / "MIDI" / f"{sid}.mid")
     gain, plugin = None, Path(job.soundfont).name if job.soundfont else "none"
     if not job.midi_only:

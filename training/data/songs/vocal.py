@@ -11,8 +11,10 @@ compression, saturation, a doubling delay and a room.
 from __future__ import annotations
 
 import numpy as np
-from scipy.signal import fftconvolve, lfilter, resample_poly
+from scipy.signal import fftconvolve, lfilter
 
+from rtsim.audio.resample import resample
+from rtsim.demo.sounds import midi_to_hz
 from rtsim.training.data.midi import Note
 from rtsim.training.data.songs import voice as V
 from rtsim.training.data.songs.groove import Bar, Feel
@@ -42,10 +44,6 @@ def vocal_line(*, bars: list[Bar], singer: Singer, tonic: int, mode: str, energy
     return [(V.SYLLABLES[int(lyric[sec][step])], note) for sec, step, note in events]
 
 
-def _hz(midi: float) -> float:
-    return 440.0 * 2.0 ** ((midi - 69.0) / 12.0)
-
-
 def _note(entries: dict, s: Singer, syl: str, note: Note, n_out: int,
           prev: int | None) -> np.ndarray:
     cands = entries.get(syl) or [e for es in entries.values() for e in es]
@@ -55,8 +53,8 @@ def _note(entries: dict, s: Singer, syl: str, note: Note, n_out: int,
         (t - s.vibrato_delay) / 0.15, 0.0, 1.0)
     if prev is not None and s.glide > 0:
         cents += 100.0 * (prev - note.pitch) * np.exp(-t / s.glide)
-    target = _hz(note.pitch) * 2.0 ** (cents / 1200.0)
-    need = int(n_out * _hz(note.pitch) / e.median * 1.1) + 2 * V.HOP
+    target = midi_to_hz(note.pitch) * 2.0 ** (cents / 1200.0)
+    need = int(n_out * midi_to_hz(note.pitch) / e.median * 1.1) + 2 * V.HOP
     start, span = V.loop_points(e.audio, need, period=V.SR / e.median)
     y = V.retune(V.hold(e.audio, need, start, span), V.hold(V.contour(e), need, start, span),
                  target, n_out=n_out)
@@ -118,6 +116,5 @@ def render_vocal(line: VocalLine, singer: Singer, *, tempo_bpm: float, sr: int,
     rng = np.random.default_rng([SEED, int(singer.name.removeprefix("singer")), 1])
     y = _chain(out, singer, rng)[:n]
     if sr != V.SR:
-        g = np.gcd(sr, V.SR)
-        y = resample_poly(y, sr // g, V.SR // g)[:round(seconds * sr)]
+        y = resample(y.astype(np.float32), sr_in=V.SR, sr_out=sr)[:round(seconds * sr)]
     return y.astype(np.float32)

@@ -27,9 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
-from scipy.signal import resample_poly
 
+from rtsim.audio.files import load_audio
 from rtsim.errors import ConfigError
 
 __all__ = ["BankEntry", "SYLLABLES", "bank", "contour", "f0_track", "hold", "loop_points", "retune",
@@ -76,6 +75,17 @@ def voice_available(voice: str) -> bool:
     return False
 
 
+def _pitches(voice: str) -> tuple[int, ...]:
+    """The source pitches of ``voice``'s bank."""
+    return FESTIVAL_NOTES if voice.startswith("festival:") else ESPEAK_PITCHES
+
+
+def _require(voice: str) -> None:
+    if not voice_available(voice):
+        raise ConfigError(f"voice {voice!r} is not installed (apt-get install festival "
+                          "festvox-kallpc16k festvox-kdlpc16k espeak-ng)")
+
+
 def _festival_note_name(midi: int) -> str:
     # festival's singing mode names notes one octave lower than MIDI's (its A4 is 220 Hz)
     names = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
@@ -95,9 +105,7 @@ def speak(voice: str, syllable: str, *, pitch: int) -> np.ndarray:
     ``pitch`` is the MIDI note festival sings, or espeak-ng's ``-p`` (0..99).
     """
     engine, _, name = voice.partition(":")
-    if not voice_available(voice):
-        raise ConfigError(f"voice {voice!r} is not installed (apt-get install festival "
-                          "festvox-kallpc16k festvox-kdlpc16k espeak-ng)")
+    _require(voice)
     with tempfile.TemporaryDirectory(prefix="rtsim-voice-") as tmp:
         wav = os.path.join(tmp, "v.wav")
         if engine == "festival":
@@ -114,11 +122,7 @@ def speak(voice: str, syllable: str, *, pitch: int) -> np.ndarray:
             ssml = f"<speak><prosody range='x-low' rate='slow'>{syllable}</prosody></speak>"
             _run(["espeak-ng", "-m", "-v", name, "-p", str(int(pitch)), "-w", wav, ssml],
                  f"espeak-ng {syllable!r} with {name}")
-        y, sr = sf.read(wav, dtype="float32", always_2d=True)
-    y = y.mean(axis=1)
-    if sr != SR:
-        g = np.gcd(int(sr), SR)
-        y = resample_poly(y, SR // g, int(sr) // g).astype(np.float32)
+        y, _ = load_audio(wav, sr=SR)  # mono, at SR (festival's voices are 16 kHz)
     nz = np.flatnonzero(np.abs(y) > 1e-3 * max(float(np.abs(y).max()), 1e-9))
     return y[nz[0]:nz[-1] + 1] if len(nz) else y
 
@@ -164,10 +168,9 @@ def f0_track(y: np.ndarray, *, fmin: float = 60.0, fmax: float = 900.0,
 
 
 def _render_bank(voice: str) -> dict[str, np.ndarray]:
-    pitches = FESTIVAL_NOTES if voice.startswith("festival:") else ESPEAK_PITCHES
     audio, f0s, syl = [], [], []
     for k, text in enumerate(SYLLABLES):
-        for p in pitches:
+        for p in _pitches(voice):
             y = speak(voice, text, pitch=p)
             f0 = f0_track(y)
             if np.count_nonzero(f0) >= 20:
@@ -190,11 +193,10 @@ def bank(voice: str) -> tuple[BankEntry, ...]:
     """
     from rtsim.cache import cached_arrays
 
-    if not voice_available(voice):
-        raise ConfigError(f"voice {voice!r} is not installed (apt-get install festival "
-                          "festvox-kallpc16k festvox-kdlpc16k espeak-ng)")
-    key = {"voice": voice, "syllables": SYLLABLES, "sr": SR, "version": 1,
-           "pitches": FESTIVAL_NOTES if voice.startswith("festival:") else ESPEAK_PITCHES}
+    _require(voice)
+    # version 2: read through rtsim's own resampler (load_audio), was scipy's resample_poly
+    key = {"voice": voice, "syllables": SYLLABLES, "sr": SR, "version": 2,
+           "pitches": _pitches(voice)}
     arr = cached_arrays("voicebank", key, lambda: _render_bank(voice))
     a_end, f_end = np.cumsum(arr["audio_len"]), np.cumsum(arr["f0_len"])
     out = []
