@@ -6,7 +6,9 @@ parameters and applies a random subset, so that two views of one sound differ th
 libraries' recordings of the same kind of sound differ: level, EQ and tilt, room and
 reverb, microphone distance (a dull, reverberant take), background noise, a small pitch
 (varispeed) change, bit depth, and lossy coding (read from a pre-encoded copy, see
-:func:`vorbis_roundtrip`). Onset shifts come from where the sample sits in its window.
+:func:`vorbis_roundtrip`); off unless asked, a shorter decay (a damped or gated hit) and
+saturation (a driven drum machine or console). Onset shifts come from where the sample
+sits in its window.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import soundfile as sf
 import torch
 
 __all__ = ["AugmentConfig", "augment", "gain", "eq", "reverb", "add_noise", "varispeed",
-           "quantize", "vorbis_roundtrip"]
+           "quantize", "decay", "saturate", "vorbis_roundtrip"]
 
 
 MAX_IR_S = 0.6
@@ -92,6 +94,22 @@ def varispeed(x: torch.Tensor, semitones: torch.Tensor) -> torch.Tensor:
     return out
 
 
+def decay(x: torch.Tensor, sr: int, *, onset: torch.Tensor, tau_s: torch.Tensor) -> torch.Tensor:
+    """Damp each row after its ``onset`` (sample index, may be negative): ``exp(-t / tau_s)``.
+
+    A shorter ring of the same hit: a muffled kick, a gated snare, a choked cymbal.
+    """
+    t = torch.arange(x.shape[1])[None] - onset[:, None]
+    return x * torch.exp(-t.clamp_min(0) / (tau_s[:, None] * sr))
+
+
+def saturate(x: torch.Tensor, drive_db: torch.Tensor) -> torch.Tensor:
+    """Soft clipping (tanh) of each row driven ``drive_db`` past its peak; peak level kept."""
+    peak = x.abs().amax(1, keepdim=True).clamp_min(1e-6)
+    g = (10.0 ** (drive_db / 20.0))[:, None]
+    return torch.tanh(g * x / peak) / torch.tanh(g) * peak
+
+
 def quantize(x: torch.Tensor, bits: torch.Tensor) -> torch.Tensor:
     """Round each row to ``bits``-bit samples (full scale 1.0)."""
     step = (2.0 ** (1 - bits))[:, None]
@@ -130,6 +148,10 @@ class AugmentConfig:
     bits: tuple[int, int] = (6, 12)
     p_lossy: float = 0.3
     p_invert: float = 0.5
+    p_decay: float = 0.0
+    decay_s: tuple[float, float] = (0.05, 0.6)
+    p_drive: float = 0.0
+    drive_db: tuple[float, float] = (3.0, 18.0)
 
 
 def _uniform(gen, b, lo_hi) -> torch.Tensor:
@@ -142,8 +164,13 @@ def _log_uniform(gen, b, lo_hi) -> torch.Tensor:
 
 
 def augment(x: torch.Tensor, sr: int, gen: torch.Generator,
-            cfg: AugmentConfig = AugmentConfig()) -> torch.Tensor:
-    """A random view of each row of ``x`` (batch, n); lossy coding is the caller's (pre-encoded)."""
+            cfg: AugmentConfig = AugmentConfig(),
+            onsets: torch.Tensor | None = None) -> torch.Tensor:
+    """A random view of each row of ``x`` (batch, n); lossy coding is the caller's (pre-encoded).
+
+    ``onsets`` (sample index of each row's sound start; default 0) is where
+    :func:`decay` starts.
+    """
     b = x.shape[0]
     x = x.clone()
 
@@ -151,6 +178,16 @@ def augment(x: torch.Tensor, sr: int, gen: torch.Generator,
         rows = torch.nonzero(torch.rand(b, generator=gen) < p).flatten()
         return rows, len(rows)
 
+    if cfg.p_decay > 0:
+        rows, k = some(cfg.p_decay)
+        if k:
+            start = torch.zeros(b) if onsets is None else onsets.float()
+            x[rows] = decay(x[rows], sr, onset=start[rows],
+                            tau_s=_log_uniform(gen, k, cfg.decay_s))
+    if cfg.p_drive > 0:
+        rows, k = some(cfg.p_drive)
+        if k:
+            x[rows] = saturate(x[rows], _uniform(gen, k, cfg.drive_db))
     rows, k = some(cfg.p_varispeed)
     if k:
         x[rows] = varispeed(x[rows], _uniform(gen, k, cfg.semitones))

@@ -175,7 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("kind", choices=("notes", "songs", "oneshots"))
     render.add_argument("out")
     render.add_argument("--soundfont", help="path, or fluidr3 (default) | timgm6mb | musescore "
-                        "| csound; oneshots also avl (recorded acoustic drum kits)")
+                        "| csound; oneshots also avl (recorded acoustic drum kits) and "
+                        "drumsynth (LMMS's DrumSynth presets)")
     render.add_argument("--seed", type=number(int, low=0), default=0)
     render.add_argument("--size", type=_COUNT, help="notes (default 1000) or pieces (default 100)")
     render.add_argument("--workers", type=_COUNT, default=2)

@@ -8,10 +8,12 @@ from rtsim.training.augment import (
     AugmentConfig,
     add_noise,
     augment,
+    decay,
     eq,
     gain,
     quantize,
     reverb,
+    saturate,
     varispeed,
     vorbis_roundtrip,
 )
@@ -100,3 +102,37 @@ def test_augment_is_finite_bounded_varied_and_seeded():
     none = AugmentConfig(gain_db=(0.0, 0.0), p_eq=0, p_reverb=0, p_noise=0, p_varispeed=0,
                          p_quantize=0, p_invert=0)
     assert torch.equal(augment(x, SR, torch.Generator().manual_seed(0), none), x)
+
+
+def test_decay_damps_only_after_each_rows_onset():
+    x = torch.ones(2, SR)
+    y = decay(x, SR, onset=torch.tensor([0, SR // 2]), tau_s=torch.tensor([0.1, 0.1]))
+    assert torch.equal(y[1, : SR // 2 + 1], x[1, : SR // 2 + 1])  # untouched before its onset
+    assert float(y[0, int(0.1 * SR)]) == pytest.approx(np.exp(-1), rel=1e-3)
+    assert float(y[1, SR // 2 + int(0.1 * SR)]) == pytest.approx(np.exp(-1), rel=1e-3)
+    early = decay(x, SR, onset=torch.tensor([-SR, -SR]), tau_s=torch.tensor([0.1, 0.1]))
+    assert float(early.max()) < 1e-4  # a sound that began a second before the window
+
+
+def test_saturation_keeps_the_peak_and_adds_odd_harmonics():
+    x = _sine(440.0, b=2) * torch.tensor([[1.0], [0.1]])
+    y = saturate(x, torch.tensor([12.0, 12.0]))
+    assert torch.allclose(y.abs().amax(1), x.abs().amax(1), rtol=1e-3)  # level kept
+    assert torch.allclose(y[0] / 0.5, y[1] / 0.05, atol=1e-5)  # the same shape at any level
+    spec = torch.fft.rfft(y[0] * torch.hann_window(y.shape[1])).abs()
+    bin_hz = SR / y.shape[1]
+    third = float(spec[round(1320 / bin_hz)] / spec[round(440 / bin_hz)])
+    assert third > 0.1  # a driven sine grows its 3rd harmonic
+    mild = saturate(x, torch.tensor([-40.0, -40.0]))
+    assert torch.allclose(mild, x, atol=1e-3)  # no drive, no change
+
+
+def test_decay_and_drive_are_off_by_default_and_draw_nothing():
+    x = _sine(b=8)
+    base = augment(x, SR, torch.Generator().manual_seed(5))
+    assert torch.equal(augment(x, SR, torch.Generator().manual_seed(5), AugmentConfig(),
+                               onsets=torch.zeros(8)), base)  # same random stream
+    on = AugmentConfig(p_decay=1.0, decay_s=(0.05, 0.05), gain_db=(0.0, 0.0), p_eq=0,
+                       p_reverb=0, p_noise=0, p_varispeed=0, p_quantize=0, p_invert=0)
+    y = augment(x, SR, torch.Generator().manual_seed(5), on, onsets=torch.full((8,), 1000))
+    assert torch.equal(y[:, :1001], x[:, :1001]) and float(y[:, 10000:].abs().max()) < 1e-3

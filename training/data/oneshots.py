@@ -216,8 +216,14 @@ def render_oneshots(out: str | os.PathLike, *, soundfont: str, source: str,
     it); keys a kit leaves silent are dropped, and so are hits identical to an earlier
     one (kits of one soundfont share many samples). ``soundfont`` is a path or short name
     of a GM soundfont, or a name of :data:`KIT_SETS` (``"avl"``: recorded acoustic kits).
-    ``render.json`` records the parameters.
+    ``render.json`` records the parameters. ``"drumsynth"`` renders LMMS's DrumSynth
+    presets instead (:mod:`~rtsim.training.data.drumsynth`).
     """
+    if soundfont == "drumsynth":
+        from rtsim.training.data.drumsynth import render_drumsynth
+
+        return render_drumsynth(out, source=source, sr=sr, workers=workers,
+                                progress=progress)
     rows = _plan(soundfont, source)
     out = Path(out)
     (out / "audio").mkdir(parents=True, exist_ok=True)

@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -141,7 +142,7 @@ def load_clips(rows: list[dict], *, sr: int, progress: bool = True) -> Clips:
                 lengths.append(len(y))
                 lossy.append(vorbis_roundtrip(audio[i], sr))
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npz")
+        tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")  # runs may fill it at once
         np.savez(tmp, audio=audio.astype(np.float16), lossy=np.stack(lossy).astype(np.float16),
                  lengths=np.array(lengths), ok=ok)
         tmp.replace(path)
@@ -243,7 +244,8 @@ class ClipViews:
         """Front-end windows of training clips ``idx`` at ``lags``, each augmented."""
         lossy = rng.random(len(idx)) < self.aug.p_lossy
         x = torch.from_numpy(self.place(self.train_set, idx, lags, lossy))
-        x = augment(x, self.sr, self.gen, self.aug).numpy()
+        onsets = torch.from_numpy(self.span - np.asarray(lags) + PRE_ONSET)
+        x = augment(x, self.sr, self.gen, self.aug, onsets=onsets).numpy()
         return torch.from_numpy(window_frames(self.fe, x, self.spec.window)).to(device)
 
     def embed(self, model, clips: Clips, lag_s: float, device) -> np.ndarray:
