@@ -5,9 +5,9 @@ hop 256 = 11.6 ms frames, 64 bands from 30 Hz, ``log10(1 + 1000·S)``), a new em
 every 4 frames (46 ms); output: 128-d unit vectors, cosine metric. Neighbours are "the same
 kind of sound" (kick with kick, bowed string with bowed string) across libraries: it is
 trained with supervised contrastive learning on drum classes and instrument families
-from many soundfonts and two packages of recordings, through augmentations that imitate
-what differs between libraries (``rtsim train models/sample/train.toml``; see
-``MODEL_CARD.md``).
+from many soundfonts, two packages of recordings and LMMS's DrumSynth presets, through
+augmentations that imitate what differs between libraries (``rtsim train
+models/sample/train.toml``; see ``MODEL_CARD.md``).
 """
 
 from __future__ import annotations
