@@ -261,7 +261,9 @@ def test_the_command_serves_until_interrupted(library):
 
     proc = subprocess.Popen([sys.executable, "-c", "import sys; from rtsim.cli.main import main;"
                              " sys.exit(main())", "view", str(library.path), "--port", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            # Ctrl-C as from a shell, whatever this process inherited
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         line = proc.stdout.readline()
         assert line.startswith("rtsim view: http://127.0.0.1:") and "(library only)" in line
