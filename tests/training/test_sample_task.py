@@ -14,6 +14,7 @@ from rtsim.models.sample import SPEC
 from rtsim.training.config import load_train_config
 from rtsim.training.tasks import make_task
 from rtsim.training.tasks.sample import window_frames
+from rtsim.training.tasks.tables import SampleLoss
 from rtsim.training.trainer import train
 
 SR = 22050
@@ -47,7 +48,7 @@ def tiny_package(tmp_path_factory):
     return root
 
 
-def _cfg(tmp_path, root, leave_out=""):
+def _cfg(tmp_path, root, leave_out="", loss=""):
     p = tmp_path / "train.toml"
     p.write_text(f"""
 [model]
@@ -70,6 +71,7 @@ threads = 1
 m = 2
 temperature = 0.2
 max_lag_s = 0.5
+{loss}
 """)
     return load_train_config(p)
 
@@ -148,3 +150,29 @@ max_lag_s = 0.5
     assert emb(np.zeros((2, 8, 192), np.float32)).shape == (2, 3)
     metrics = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert {"family_acc_other_programs", "program_acc"} <= set(metrics[-1])
+
+
+DRY = ("augment = { gain_db = [0.0, 0.0], p_eq = 0.0, p_reverb = 0.0, p_noise = 0.0, "
+       "p_varispeed = 0.0, p_quantize = 0.0, p_lossy = 0.0, p_invert = 0.0 }")
+
+
+def test_augment_for_a_kind_changes_only_that_kinds_views(tiny_package, tmp_path, monkeypatch):
+    monkeypatch.setenv("RTSIM_CACHE", str(tmp_path / "cache"))
+    cfg = _cfg(tmp_path, tiny_package, loss=DRY + "\naugment_for = { drum = { p_decay = 1.0, "
+               "decay_s = [0.01, 0.01] } }")
+    views = make_task(cfg, progress=False).clips
+    labels = views.train_set.labels
+    idx = np.arange(len(labels))
+    lags = np.full(len(idx), int(0.4 * SR))
+    got = views.augmented(idx, lags, np.random.default_rng(0), "cpu").numpy()
+    dry = window_frames(views.fe, views.place(views.train_set, idx, lags), views.spec.window)
+    drum = np.char.startswith(labels.astype(str), "drum:")
+    assert drum.sum() == 12 and (~drum).sum() == 12
+    np.testing.assert_allclose(got[~drum], dry[~drum], atol=1e-5)   # notes: the dry chain
+    # drums: damped with a 10 ms time constant, 0.4 s on nothing of the hit is left
+    assert np.all(np.abs(got[drum] - dry[drum]).max(axis=(1, 2)) > 0.1)
+
+
+def test_augment_for_names_only_known_kinds():
+    with pytest.raises(ConfigError, match=r"augment_for has unknown kind\(s\) \['perc'\]"):
+        SampleLoss(augment_for={"perc": {"p_decay": 0.5}})

@@ -21,7 +21,6 @@ leave-one-source-out (LMMS's recorded ``samples/drums`` are the ``lmms`` source)
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -118,10 +117,11 @@ def parse_ds(text: str) -> dict[str, dict[str, str]]:
 
 
 class _Patch:
-    """Typed access to a parsed patch, with DrumSynth's defaults."""
+    """Typed access to a parsed patch, with DrumSynth's defaults (envelopes parsed once)."""
 
     def __init__(self, sections: dict[str, dict[str, str]]) -> None:
         self.s = sections
+        self._envs: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
 
     def num(self, sec: str, key: str, default: float) -> float:
         raw = self.s.get(sec, {}).get(key, "")
@@ -132,7 +132,12 @@ class _Patch:
         return int(self.num(sec, "on", 0)) == 1
 
     def env(self, sec: str, key: str) -> tuple[np.ndarray, np.ndarray]:
-        """Envelope points: (times in 44.1-kHz samples, levels 0..1)."""
+        """Envelope points: (times in 44.1-kHz samples, levels 0..1); read-only arrays."""
+        if (sec, key) not in self._envs:
+            self._envs[sec, key] = self._parse_env(sec, key)
+        return self._envs[sec, key]
+
+    def _parse_env(self, sec: str, key: str) -> tuple[np.ndarray, np.ndarray]:
         raw = self.s.get(sec, {}).get(key) or "0,0 100,0"
         pts = []
         for pair in raw.split():
@@ -144,6 +149,7 @@ class _Patch:
         if not pts:
             pts = [(0.0, 0.0), (100.0, 0.0)]
         a = np.array(pts, np.float64)
+        a.flags.writeable = False
         return a[:, 0], a[:, 1]
 
 
@@ -427,21 +433,16 @@ def render_drumsynth(out: str | os.PathLike, *, root: str | os.PathLike = DRUMSY
     The layout of ``render_oneshots``: ``audio/``, ``labels.csv``, ``render.json``.
     Presets that are silent or not DrumSynth patches are left out with a warning.
     """
-    from rtsim.training.data.oneshots import write_labels
+    from rtsim.training.data.oneshots import finish_render, start_render
     from rtsim.training.data.pool import run_jobs
 
     rows = plan_drumsynth(root, source=source)
-    out = Path(out)
-    (out / "audio").mkdir(parents=True, exist_ok=True)
-    for r in rows:
-        r["path"] = f"audio/{r['name']}.wav"
+    out = start_render(out, rows)
     done = set(run_jobs(_render_row, [(r["preset"], str(out / r["path"]), sr) for r in rows],
                         workers=workers, description=f"one-shots {source}",
                         progress=progress))
     kept = [r for r in rows if str(out / r["path"]) in done]
-    write_labels(out / "labels.csv", kept)
-    meta = {"kind": "oneshots", "soundfont": "drumsynth", "root": os.fspath(root),
-            "source": source, "sr": sr, "rendered": len(rows), "kept": len(kept)}
-    (out / "render.json").write_text(json.dumps(meta, indent=1) + "\n")
+    finish_render(out, kept, {"soundfont": "drumsynth", "root": os.fspath(root),
+                              "source": source, "sr": sr, "rendered": len(rows)})
     log.info("wrote %d DrumSynth one-shots to %s", len(kept), out)
     return out

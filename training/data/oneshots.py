@@ -225,10 +225,7 @@ def render_oneshots(out: str | os.PathLike, *, soundfont: str, source: str,
         return render_drumsynth(out, source=source, sr=sr, workers=workers,
                                 progress=progress)
     rows = _plan(soundfont, source)
-    out = Path(out)
-    (out / "audio").mkdir(parents=True, exist_ok=True)
-    for r in rows:
-        r["path"] = f"audio/{r['name']}.wav"
+    out = start_render(out, rows)
     jobs = []
     for sf2, channel in dict.fromkeys((r["soundfont"], r["channel"]) for r in rows):
         part = [r for r in rows if r["channel"] == channel and r["soundfont"] == sf2]
@@ -250,14 +247,28 @@ def render_oneshots(out: str | os.PathLike, *, soundfont: str, source: str,
         else:
             same.append(head)
             kept.append(r)
-    write_labels(out / "labels.csv", kept)
-    meta = {"kind": "oneshots", "soundfont": sorted({r["soundfont"] for r in rows}),
-            "source": source, "sr": sr,
-            "seconds": seconds, "rendered": len(rows), "kept": len(kept)}
-    (out / "render.json").write_text(json.dumps(meta, indent=1) + "\n")
+    finish_render(out, kept, {"soundfont": sorted({r["soundfont"] for r in rows}),
+                              "source": source, "sr": sr, "seconds": seconds,
+                              "rendered": len(rows)})
     log.info("wrote %d one-shots (%d silent keys dropped) to %s", len(kept),
              len(rows) - len(kept), out)
     return out
+
+
+def start_render(out: str | os.PathLike, rows: list[dict]) -> Path:
+    """Make ``out/audio`` and give each planned row its ``path`` there (``audio/NAME.wav``)."""
+    out = Path(out)
+    (out / "audio").mkdir(parents=True, exist_ok=True)
+    for r in rows:
+        r["path"] = f"audio/{r['name']}.wav"
+    return out
+
+
+def finish_render(out: Path, kept: list[dict], meta: dict) -> None:
+    """Write the rendered rows' ``labels.csv`` and ``render.json`` (``meta`` plus counts)."""
+    write_labels(out / "labels.csv", kept)
+    meta = {"kind": "oneshots", **meta, "kept": len(kept)}
+    (out / "render.json").write_text(json.dumps(meta, indent=1) + "\n")
 
 
 def write_labels(path: str | os.PathLike, rows: list[dict]) -> None:

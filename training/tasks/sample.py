@@ -190,6 +190,9 @@ class ClipViews:
         Which rows to keep (``"drum"``, ``"note"``).
     augment : dict
         :class:`~rtsim.training.augment.AugmentConfig` fields.
+    augment_for : dict
+        Per kind of one-shot (``"drum"``, ``"note"``), fields overriding ``augment`` for
+        its rows (e.g. damping and drive for drum hits only). Empty: one chain for all rows.
     max_lag_s : float
         Latest onset-to-window-end lag of a view.
     seed : int
@@ -197,7 +200,8 @@ class ClipViews:
 
     def __init__(self, tables, *, spec, leave_out="", validation_fraction: float = 0.15,
                  kinds: tuple[str, ...] = KINDS, augment: dict | None = None,
-                 max_lag_s: float = 1.0, seed: int = 0, progress: bool = True) -> None:
+                 augment_for: dict | None = None, max_lag_s: float = 1.0, seed: int = 0,
+                 progress: bool = True) -> None:
         if not isinstance(tables, list) or not tables:
             raise ConfigError("[data] train must be a list of sample sources")
         leave_out = _names(leave_out)
@@ -215,6 +219,8 @@ class ClipViews:
         if len(self.train_set.labels) == 0:
             raise ConfigError(f"no training clips left after leave_out={leave_out}")
         self.aug = AugmentConfig(**(augment or {}))
+        self.aug_for = {kind: AugmentConfig(**{**(augment or {}), **over})
+                        for kind, over in (augment_for or {}).items()}
         self.gen = torch.Generator().manual_seed(seed)
         p = self.fe.properties
         self.span = (spec.window - 1) * p.hop_length + p.window_length  # samples per window
@@ -245,7 +251,16 @@ class ClipViews:
         lossy = rng.random(len(idx)) < self.aug.p_lossy
         x = torch.from_numpy(self.place(self.train_set, idx, lags, lossy))
         onsets = torch.from_numpy(self.span - np.asarray(lags) + PRE_ONSET)
-        x = augment(x, self.sr, self.gen, self.aug, onsets=onsets).numpy()
+        if not self.aug_for:
+            x = augment(x, self.sr, self.gen, self.aug, onsets=onsets).numpy()
+        else:   # one chain per kind of one-shot, in a fixed order of kinds
+            kinds = np.array([c.split(":", 1)[0] for c in self.train_set.labels[idx]])
+            out = np.empty(x.shape, np.float32)
+            for kind in sorted(set(kinds)):
+                rows = np.flatnonzero(kinds == kind)
+                out[rows] = augment(x[rows], self.sr, self.gen, self.aug_for.get(kind, self.aug),
+                                    onsets=onsets[rows]).numpy()
+            x = out
         return torch.from_numpy(window_frames(self.fe, x, self.spec.window)).to(device)
 
     def embed(self, model, clips: Clips, lag_s: float, device) -> np.ndarray:
@@ -275,7 +290,7 @@ class SampleTask:
         self.clips = ClipViews(cfg.data.get("train"), spec=SPEC,
                                leave_out=cfg.data.get("leave_out"),
                                validation_fraction=cfg.data.get("validation_fraction", 0.15),
-                               augment=cfg.loss.augment,
+                               augment=cfg.loss.augment, augment_for=cfg.loss.augment_for,
                                max_lag_s=cfg.loss.max_lag_s, seed=cfg.train.seed,
                                progress=progress)
         mix = cfg.loss.classes

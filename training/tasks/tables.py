@@ -97,6 +97,8 @@ class SampleLoss:
     m: int = 4
     temperature: float = 0.1
     augment: dict[str, Any] | None = None  # None: the default augmentation chain
+    # per kind of one-shot ("drum", "note"): fields overriding ``augment`` for its rows
+    augment_for: dict[str, dict[str, Any]] | None = None
     max_lag_s: float = 1.0
     classes: dict[str, int] = field(default_factory=lambda: {"drum": 6, "perc": 2, "note": 8})
     # draw a class's m one-shots spread over these keys, coarse to fine (empty: uniformly)
@@ -107,6 +109,10 @@ class SampleLoss:
         if extra:
             raise ConfigError(f"[loss] classes has unknown group(s) {extra}; known: "
                               "['drum', 'note', 'perc']")
+        extra = sorted(set(self.augment_for or {}) - {"drum", "note"})
+        if extra:
+            raise ConfigError(f"[loss] augment_for has unknown kind(s) {extra}; known: "
+                              "['drum', 'note']")
         bad = sorted(set(self.spread) - {"source", "group"})
         if bad:
             raise ConfigError(f"[loss] spread has unknown key(s) {bad}; known: "
