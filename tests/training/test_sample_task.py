@@ -176,3 +176,14 @@ def test_augment_for_a_kind_changes_only_that_kinds_views(tiny_package, tmp_path
 def test_augment_for_names_only_known_kinds():
     with pytest.raises(ConfigError, match=r"augment_for has unknown kind\(s\) \['perc'\]"):
         SampleLoss(augment_for={"perc": {"p_decay": 0.5}})
+
+
+def test_a_bad_augmentation_field_is_named_before_any_audio_is_read(tmp_path, monkeypatch):
+    monkeypatch.setenv("RTSIM_CACHE", str(tmp_path / "cache"))
+    missing = tmp_path / "no-such-package"   # reading it would fail with another error
+    unknown = r"unknown key\(s\) \['p_decy'\] in \[loss.augment_for.drum\]"
+    with pytest.raises(ConfigError, match=unknown):
+        make_task(_cfg(tmp_path, missing, loss="augment_for = { drum = { p_decy = 0.3 } }"),
+                  progress=False)
+    with pytest.raises(ConfigError, match=r"loss.augment.p_eq"):
+        make_task(_cfg(tmp_path, missing, loss='augment = { p_eq = "often" }'), progress=False)

@@ -37,6 +37,7 @@ import numpy as np
 import torch
 
 from rtsim.cache import cache_dir
+from rtsim.config import build
 from rtsim.errors import ConfigError
 from rtsim.features import make_frontend
 from rtsim.training.augment import AugmentConfig, augment, vorbis_roundtrip
@@ -204,6 +205,11 @@ class ClipViews:
                  progress: bool = True) -> None:
         if not isinstance(tables, list) or not tables:
             raise ConfigError("[data] train must be a list of sample sources")
+        # checked before any audio is read: an unknown field or a bad value names itself
+        self.aug = build(AugmentConfig, augment or {}, "loss.augment")
+        self.aug_for = {kind: build(AugmentConfig, {**(augment or {}), **over},
+                                    f"loss.augment_for.{kind}")
+                        for kind, over in (augment_for or {}).items()}
         leave_out = _names(leave_out)
         per_table = [[r for r in source_rows(t, progress=progress) if r["kind"] in kinds]
                      for t in tables]
@@ -218,9 +224,6 @@ class ClipViews:
         self.train_set, self.val_set = clips.subset(~val), clips.subset(val)
         if len(self.train_set.labels) == 0:
             raise ConfigError(f"no training clips left after leave_out={leave_out}")
-        self.aug = AugmentConfig(**(augment or {}))
-        self.aug_for = {kind: AugmentConfig(**{**(augment or {}), **over})
-                        for kind, over in (augment_for or {}).items()}
         self.gen = torch.Generator().manual_seed(seed)
         p = self.fe.properties
         self.span = (spec.window - 1) * p.hop_length + p.window_length  # samples per window
