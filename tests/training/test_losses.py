@@ -8,10 +8,12 @@ import torch
 
 from rtsim.errors import ConfigError
 from rtsim.training.losses import (
+    ConditionalAdversary,
     MaskedTripletLoss,
     TripletBatch,
     TripletMarginLoss,
     TwoMarginContrastiveLoss,
+    grad_reverse,
 )
 
 
@@ -204,3 +206,58 @@ def test_supcon_prefers_clustered_embeddings_and_checks_shapes():
         supcon_loss(good, labels[:3], 0.1)
     with pytest.raises(ConfigError, match="temperature"):
         supcon_loss(good, labels, 0.0)
+
+
+def test_grad_reverse_is_the_identity_forward_and_negates_the_gradient():
+    x = torch.randn(5, 3, requires_grad=True)
+    y = grad_reverse(x, 0.5)
+    torch.testing.assert_close(y, x)
+    (y * torch.arange(3.0)).sum().backward()
+    torch.testing.assert_close(x.grad, -0.5 * torch.arange(3.0).expand(5, 3))
+
+
+def test_the_adversary_learns_the_source_while_the_embedding_unlearns_it():
+    torch.manual_seed(0)
+    n, dim = 64, 4
+    sources = torch.arange(n) % 2
+    classes = torch.zeros(n, dtype=torch.long)           # one class: only z can tell
+    z = (torch.randn(n, dim) + 2.0 * sources[:, None]).requires_grad_()
+    adv = ConditionalAdversary(dim, 1, 2, weight=1.0)
+    loss = adv(z, classes, sources)
+    loss.backward()
+    with torch.no_grad():
+        stepped = [p - 0.1 * p.grad for p in adv.parameters()]
+        z_stepped = z - 0.5 * z.grad
+    # one gradient step: the adversary's own parameters lower its loss ...
+    saved = [p.detach().clone() for p in adv.parameters()]
+    with torch.no_grad():
+        for p, s in zip(adv.parameters(), stepped, strict=True):
+            p.copy_(s)
+        assert adv(z, classes, sources) < loss
+        for p, s in zip(adv.parameters(), saved, strict=True):
+            p.copy_(s)
+        # ... and the reversed gradient moves the embedding to raise it
+        assert adv(z_stepped, classes, sources) > loss
+
+
+def test_the_adversary_sees_the_class():
+    torch.manual_seed(0)
+    n = 60
+    classes = torch.arange(n) % 3
+    sources = (classes == 1).long()                      # the class alone names the source
+    z = torch.zeros(n, 4)
+    adv = ConditionalAdversary(4, 3, 2)
+    opt = torch.optim.Adam(adv.parameters(), lr=0.05)
+    for _ in range(100):
+        opt.zero_grad()
+        loss = adv(z, classes, sources)
+        loss.backward()
+        opt.step()
+    assert loss.item() < 0.05
+
+
+def test_the_adversary_checks_its_arguments():
+    with pytest.raises(ConfigError, match="needs >= 2 sources"):
+        ConditionalAdversary(4, 3, 1)
+    with pytest.raises(ConfigError, match="weight=0"):
+        ConditionalAdversary(4, 3, 2, weight=0)

@@ -1,6 +1,7 @@
 """The ``sample`` task: frames as the live stream sees them, placement, a short run."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -48,7 +49,7 @@ def tiny_package(tmp_path_factory):
     return root
 
 
-def _cfg(tmp_path, root, leave_out="", loss=""):
+def _cfg(tmp_path, root, leave_out="", loss="", train=None):
     p = tmp_path / "train.toml"
     p.write_text(f"""
 [model]
@@ -58,7 +59,7 @@ channels = [4, 8, 8, 8]
 hidden = 16
 dim = 8
 [data]
-train = [{{ kind = "package", name = "lmms", path = "{root}", source = "tiny" }}]
+train = {train or f'[{{ kind = "package", name = "lmms", path = "{root}", source = "tiny" }}]'}
 leave_out = "{leave_out}"
 validation_fraction = 0.0
 [train]
@@ -187,3 +188,30 @@ def test_a_bad_augmentation_field_is_named_before_any_audio_is_read(tmp_path, mo
                   progress=False)
     with pytest.raises(ConfigError, match=r"loss.augment.p_eq"):
         make_task(_cfg(tmp_path, missing, loss='augment = { p_eq = "often" }'), progress=False)
+
+
+def test_a_source_adversary_trains_beside_the_network_and_stays_out_of_the_weights(
+        tiny_package, tmp_path, monkeypatch):
+    monkeypatch.setenv("RTSIM_CACHE", str(tmp_path / "cache"))
+    other = tmp_path / "other"
+    shutil.copytree(tiny_package, other)
+    two = (f'[{{ kind = "package", name = "lmms", path = "{tiny_package}", source = "a" }}, '
+           f'{{ kind = "package", name = "lmms", path = "{other}", source = "b" }}]')
+    cfg = _cfg(tmp_path, tiny_package, loss="adversary = 1.0", train=two)
+    task = make_task(cfg, progress=False)
+    assert task.clips.sources == ["a", "b"] and task.adversary is not None
+    model = task.build_model()
+    groups = task.param_groups(model)
+    assert [len(g["params"]) for g in groups] == [len(list(model.parameters())), 4]
+    task.loss(model, 0, np.random.default_rng(0), "cpu").backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0
+               for p in task.adversary.parameters())
+    run = tmp_path / "run"
+    assert train(task, cfg, run, progress=False).steps == 4
+    assert get(str(run)).load().spec.name == "sample"   # the weights: the network alone
+    # one source left: nothing to tell apart, no adversary
+    one = make_task(_cfg(tmp_path, tiny_package, loss="adversary = 1.0", leave_out="b",
+                         train=two), progress=False)
+    assert one.adversary is None
+    with pytest.raises(ConfigError, match="adversary=-1.0 must be >= 0"):
+        SampleLoss(adversary=-1.0)

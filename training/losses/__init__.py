@@ -1,5 +1,6 @@
 """Metric-learning losses, one per file, each checked against a plain loop in the tests."""
 
+from rtsim.training.losses.adversary import ConditionalAdversary, grad_reverse
 from rtsim.training.losses.base import TripletBatch, distances, pairwise_distances
 from rtsim.training.losses.batch_all import (
     BatchAllTripletLoss,
@@ -15,4 +16,4 @@ from rtsim.training.losses.triplet import TripletMarginLoss
 __all__ = ["TripletBatch", "distances", "pairwise_distances", "TwoMarginContrastiveLoss",
            "TripletMarginLoss", "MaskedTripletLoss", "BatchHardTripletLoss",
            "BatchAllTripletLoss", "MaskedBatchAllTripletLoss", "batch_all_triplet_loss",
-           "SupConLoss", "supcon_loss"]
+           "SupConLoss", "supcon_loss", "ConditionalAdversary", "grad_reverse"]

@@ -20,7 +20,10 @@ Config: ``[data] train`` is a list of sources, each a rendered soundfont one-sho
 ``{kind = "oneshots", soundfont = "fluidr3", source = "fluid"}`` or a package of
 recordings ``{kind = "package", name = "sonic-pi"}``; ``[data] leave_out`` names the
 sources to leave out (one, or several comma-separated: leave-one-source-out);
-``[data] validation_fraction`` holds out kits and programs (by group). Validation score:
+``[data] validation_fraction`` holds out kits and programs (by group); ``[loss]
+adversary`` (> 0) adds a class-conditional source adversary through gradient reversal
+(:class:`~rtsim.training.losses.ConditionalAdversary`, that weight): the network is pushed
+to keep no trace, within a class, of which source a sound came from. Validation score:
 mean of 5-NN drum-class accuracy (kick, snare, hihat, tom, cymbal, clap) with the
 query's kit excluded and 5-NN family accuracy with its program excluded.
 """
@@ -43,7 +46,7 @@ from rtsim.features import make_frontend
 from rtsim.training.augment import AugmentConfig, augment, vorbis_roundtrip
 from rtsim.training.data.oneshots import DRUM_CLASSES, onset_index
 from rtsim.training.eval.metrics import knn_accuracy
-from rtsim.training.losses import SupConLoss
+from rtsim.training.losses import ConditionalAdversary, SupConLoss
 from rtsim.training.samplers import StratifiedMPerClassSampler
 from rtsim.training.tasks.notes import split_keys
 
@@ -307,6 +310,12 @@ class SampleTask:
             spread=[getattr(self.clips.train_set, f"{k}s") for k in cfg.loss.spread] or None)
         self.loss_fn = SupConLoss(temperature=cfg.loss.temperature)
         self._class_ids = {c: i for i, c in enumerate(self.clips.classes)}
+        self._source_ids = {s: i for i, s in enumerate(self.clips.sources)}
+        trained = set(self.clips.train_set.sources)
+        self.adversary = (ConditionalAdversary(
+            int(self.arch_kwargs["dim"]), len(self.clips.classes), len(self.clips.sources),
+            weight=cfg.loss.adversary) if cfg.loss.adversary > 0 and len(trained) > 1
+            else None)
 
     def build_model(self) -> torch.nn.Module:
         """A fresh network."""
@@ -314,6 +323,18 @@ class SampleTask:
         from rtsim.models.sample.net import SampleNet
 
         return make_net(SampleNet, self.arch_kwargs)
+
+    def param_groups(self, model) -> list[dict]:
+        """The network's parameters, and the source adversary's when there is one.
+
+        The adversary lives in the task, not in the weights: it is a training device only
+        (a resumed run starts it afresh).
+        """
+        groups = [{"params": list(model.parameters())}]
+        if self.adversary is not None:
+            self.adversary.to(next(model.parameters()).device)
+            groups.append({"params": list(self.adversary.parameters())})
+        return groups
 
     def loss(self, model, batch: int, rng: np.random.Generator, device) -> torch.Tensor:
         """Supervised contrastive loss of two augmented views of a batch of one-shots.
@@ -326,7 +347,13 @@ class SampleTask:
         frames = self.clips.augmented(idx, self.clips.random_lags(len(idx), rng), rng, device)
         labels = torch.tensor([self._class_ids[c] for c in self.clips.train_set.labels[idx]],
                               device=device)
-        return self.loss_fn(model(frames), labels)
+        z = model(frames)
+        loss = self.loss_fn(z, labels)
+        if self.adversary is not None:
+            sources = torch.tensor([self._source_ids[s] for s in
+                                    self.clips.train_set.sources[idx]], device=device)
+            loss = loss + self.adversary(z, labels, sources)
+        return loss
 
     def validate(self, model, device) -> dict[str, float]:
         """5-NN accuracies on held-out kits and programs (dry, window 0.25 s after onset).

@@ -103,8 +103,12 @@ class SampleLoss:
     classes: dict[str, int] = field(default_factory=lambda: {"drum": 6, "perc": 2, "note": 8})
     # draw a class's m one-shots spread over these keys, coarse to fine (empty: uniformly)
     spread: tuple[str, ...] = ()
+    # weight of a class-conditional source adversary through gradient reversal (0: none)
+    adversary: float = 0.0
 
     def __post_init__(self) -> None:
+        if not self.adversary >= 0:
+            raise ConfigError(f"[loss] adversary={self.adversary} must be >= 0 (0: none)")
         extra = sorted(set(self.classes) - {"drum", "perc", "note"})
         if extra:
             raise ConfigError(f"[loss] classes has unknown group(s) {extra}; known: "
