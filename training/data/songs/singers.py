@@ -30,8 +30,9 @@ VOICES = ("festival:kal_diphone", "festival:ked_diphone",
           *(f"espeak:{lang}+{v}" for lang in _LANGS for v in _VARIANTS))
 """Every voice a singer may have: festival's two US-English diphone voices (sung by its
 singing mode) and espeak-ng's languages × voice variants."""
-CATALOGUE = 96
-"""Number of singers (``singer00`` .. ``singer95``)."""
+CATALOGUE = 192
+"""Number of singers (``singer00`` .. ``singer191``). Singers 0..95 are those of the first
+catalogue (96 singers), unchanged: a singer depends on its number alone."""
 GENRES = ("rock", "funk", "jazz", "electronic", "latin", "reggae")
 AFFINITY = (0.6, 0.3, 0.025)
 """Weight of a singer for a piece of its primary, its secondary, and any other genre."""
