@@ -64,7 +64,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         embs = {}
         for n in names.split(","):
             e = get(n).load(device=device)
-            embs[e.spec.name] = e  # a run folder names its input in its spec
+            # a run folder names its input in its spec; a second of one input keeps its path
+            embs[e.spec.name if e.spec.name not in embs else f"{e.spec.name} ({n})"] = e
         results = evaluate_vocal(embs, heldout, out, progress=not args.no_progress)
     else:
         raise ConfigError(f"unknown protocol {args.protocol!r}")

@@ -78,7 +78,11 @@ def _space(corpus: Path, role: str, spec, window: int, embed, progress: bool):
 
 def evaluate_vocal(embedders: dict, heldout: dict, out: Path, *,
                    progress: bool = True) -> dict:
-    """Evaluate loaded ``vocal/...`` embedders (name -> embedder) on ``heldout``."""
+    """Evaluate loaded ``vocal/...`` embedders (name -> embedder) on ``heldout``.
+
+    A name is the space's key in the results; the input each embedder hears is read from
+    its own spec (``vocal/vocal`` of a run folder and the shipped one may sit side by side).
+    """
     from rtsim.models.vocal import GENRES, ROLE_OF
     from rtsim.models.vocal import spec_for as vocal_spec
 
@@ -87,9 +91,10 @@ def evaluate_vocal(embedders: dict, heldout: dict, out: Path, *,
     mel = vocal_spec("mix")
     spaces = {}
     for name, emb in embedders.items():
-        source = ROLE_OF.get(name.split("/", 1)[-1])
-        if not name.startswith("vocal/") or source is None:
-            raise ConfigError(f"eval vocal needs vocal/<input> embedders, got {name!r}")
+        kind = emb.spec.name
+        source = ROLE_OF.get(kind.split("/", 1)[-1])
+        if not kind.startswith("vocal/") or source is None:
+            raise ConfigError(f"eval vocal needs vocal/<input> embedders, got {kind!r}")
 
         def embed(seg, emb=emb):
             with torch.inference_mode():

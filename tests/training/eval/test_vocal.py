@@ -111,7 +111,13 @@ def test_vocal_task_needs_singers(tmp_path, monkeypatch):
 def test_eval_vocal_reports_every_space_and_the_figure(sung, tmp_path, monkeypatch):
     monkeypatch.setenv("RTSIM_CACHE", str(tmp_path / "cache"))
     embs = {n: get(n).load() for n in ("vocal/vocal", "vocal/mix")}
+    # a second embedder of one input (a run folder beside the shipped one): its own key,
+    # its input from its spec
+    embs["vocal/vocal (runs/x)"] = get("vocal/vocal").load()
     r = evaluate_vocal(embs, {"path": str(sung)}, tmp_path / "out", progress=False)
+    again, once = r["vocal/vocal (runs/x)"], r["vocal/vocal"]
+    assert again["singer_p@5"] == once["singer_p@5"]
+    np.testing.assert_allclose(again["genre_table"], once["genre_table"], atol=1e-4)
     assert r["pieces"] == 6 and r["singers"] == 3
     for space in ("vocal/vocal", "vocal/mix", "mfcc_stats/mix", "mfcc_stats/vocal"):
         s = r[space]
