@@ -1,5 +1,6 @@
 """Each loss equals a plain Python loop over its triplets."""
 
+import copy
 import math
 
 import numpy as np
@@ -225,19 +226,14 @@ def test_the_adversary_learns_the_source_while_the_embedding_unlearns_it():
     adv = ConditionalAdversary(dim, 1, 2, weight=1.0)
     loss = adv(z, classes, sources)
     loss.backward()
+    stepped = copy.deepcopy(adv)
     with torch.no_grad():
-        stepped = [p - 0.1 * p.grad for p in adv.parameters()]
-        z_stepped = z - 0.5 * z.grad
-    # one gradient step: the adversary's own parameters lower its loss ...
-    saved = [p.detach().clone() for p in adv.parameters()]
-    with torch.no_grad():
-        for p, s in zip(adv.parameters(), stepped, strict=True):
-            p.copy_(s)
-        assert adv(z, classes, sources) < loss
-        for p, s in zip(adv.parameters(), saved, strict=True):
-            p.copy_(s)
+        for p, q in zip(stepped.parameters(), adv.parameters(), strict=True):
+            p -= 0.1 * q.grad
+        # one gradient step: the adversary's own parameters lower its loss ...
+        assert stepped(z, classes, sources) < loss
         # ... and the reversed gradient moves the embedding to raise it
-        assert adv(z_stepped, classes, sources) > loss
+        assert adv(z - 0.5 * z.grad, classes, sources) > loss
 
 
 def test_the_adversary_sees_the_class():
