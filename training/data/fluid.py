@@ -26,6 +26,7 @@ SOUNDFONTS = {
     "timgm6mb": "/usr/share/sounds/sf2/TimGM6mb.sf2",
     "musescore": "/usr/share/sounds/sf3/MuseScore_General.sf3",
     "csound": "/usr/share/sounds/sf2/sf_GMbank.sf2",
+    "opl3": "/usr/share/sounds/sf2/OPL-3_FM_128M.sf2",
     "default": "/usr/share/sounds/sf2/default-GM.sf2",
 }
 """Short soundfont names (case-insensitive) and the Debian paths they stand for."""
@@ -42,7 +43,7 @@ def resolve_soundfont(soundfont: str | os.PathLike | None) -> Path:
         raise ConfigError(
             f"soundfont={name!r}: no such file (short names: {', '.join(sorted(SOUNDFONTS))}; "
             "on Debian: apt-get install fluid-soundfont-gm timgm6mb-soundfont "
-            "musescore-general-soundfont-small csound-soundfont)"
+            "musescore-general-soundfont-small csound-soundfont opl3-soundfont)"
         )
     return path
 

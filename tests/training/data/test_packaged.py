@@ -1,4 +1,4 @@
-"""Packaged recordings: labels from Sonic Pi's and LMMS's own file names."""
+"""Packaged recordings: labels from Sonic Pi's, LMMS's and eXaDrums' own file names."""
 
 import numpy as np
 import pytest
@@ -25,6 +25,13 @@ from rtsim.training.data.loaders.packaged import label_name, packaged_rows
     ("lmms", "instruments/church_organ03", ("note", "organ")),
     ("lmms", "beats/break01", None),
     ("lmms", "drumsynth/tr808/Kick", None),
+    ("exadrums", "BD_Acou_01", ("drum", "kick")),
+    ("exadrums", "Snr_Acou_01", ("drum", "snare")),
+    ("exadrums", "HiHat", ("drum", "hihat")),
+    ("exadrums", "Tom03", ("drum", "tom")),
+    ("exadrums", "RideBell", ("drum", "cymbal")),
+    ("exadrums", "Crash_High", ("drum", "cymbal")),
+    ("exadrums", "Data/data/out", None),
 ])
 def test_names_give_labels(package, rel, expected):
     assert label_name(package, rel) == expected
@@ -47,6 +54,18 @@ def test_rows_from_a_package_layout(tmp_path):
     assert got["drums/kick01.ogg"]["group"] == got["drums/kick02.ogg"]["group"] == "lmms:kick"
     assert got["instruments/flute01.ogg"]["label"] == "flute"
     assert all(r["source"] == "lmms" for r in rows)
+
+
+def test_exadrums_is_one_kit_and_its_data_is_not_audio(tmp_path):
+    for rel in ("BD_Acou_01.wav", "Snr_Acou_01.wav", "RideEdge.wav", "Data/data/sound.wav"):
+        _write(tmp_path / rel)
+    (tmp_path / "Data" / "data" / "out.raw").write_bytes(b"\0" * 64)
+    rows = packaged_rows("exadrums", tmp_path)
+    assert sorted(r["label"] for r in rows) == ["cymbal", "kick", "snare"]
+    assert {r["group"] for r in rows} == {"exadrums:default"}
+    assert {r["detail"] for r in rows} == {"cymbal", "kick", "snare"}
+    with pytest.raises(ConfigError, match="apt-get install exadrums"):
+        packaged_rows("exadrums", tmp_path / "nope")
 
 
 def test_unknown_missing_and_reserved_are_refused(tmp_path):

@@ -1,13 +1,16 @@
 """Recorded samples that Debian packages ship, labelled from their own file names.
 
-Two packages hold recorded (and some synthesised) one-shots under free licences:
+Three packages hold recorded (and some synthesised) one-shots under free licences:
 
 - ``sonic-pi-samples`` (``/usr/share/sonic-pi/samples``, FLAC, CC0 / CC-BY per its
   README): drum kits (``drum_*``, ``elec_*``, ``bd_*``, ``sn_*``), tabla, percussion,
   basses, guitars, ambient and effect sounds, loops;
 - ``lmms-common`` (``/usr/share/lmms/samples``, Ogg Vorbis, GPL-2+): ``drums/``,
   ``basses/``, ``instruments/``, ``latin/``, ``effects/``, ``misc/``. Its ``drumsynth/``
-  presets are synthesis parameters, not audio, and are not read.
+  presets are synthesis parameters, not audio, and are not read;
+- ``exadrums`` (``/usr/share/exadrums``, WAV, BSD-3-Clause): the eXaDrums drum module's
+  default kit, eight recorded acoustic hits (kick, snare, hi-hat, two toms, crash, ride
+  edge and bell), one group.
 
 :func:`packaged_rows` turns a package into rows of the one-shot table
 (``path, label, kind, group, source, detail``; see :mod:`rtsim.training.data.oneshots`): a drum
@@ -30,6 +33,7 @@ __all__ = ["PACKAGES", "RESERVED", "packaged_rows", "label_name"]
 PACKAGES = {
     "sonic-pi": Path("/usr/share/sonic-pi/samples"),
     "lmms": Path("/usr/share/lmms/samples"),
+    "exadrums": Path("/usr/share/exadrums"),
 }
 """Package short names and where Debian installs their samples."""
 
@@ -75,6 +79,13 @@ _RULES: dict[str, list[tuple[str, str, str | None]]] = {
         (r"instruments/steel_guitar|latin/latin_guitar", "note", "guitar"),
         (r"^(effects|misc)/|drums/zap", "fx", "effect"),
     ],
+    "exadrums": [
+        (r"^BD_", "drum", "kick"),
+        (r"^Snr_", "drum", "snare"),
+        (r"^HiHat", "drum", "hihat"),
+        (r"^Tom", "drum", "tom"),
+        (r"^(Crash|Ride)", "drum", "cymbal"),
+    ],
 }
 
 # the instrument of a "perc" sample (the ``detail`` column), as for GM's percussion keys
@@ -104,6 +115,8 @@ def _group(package: str, rel: str) -> str:
     stem = rel.rsplit("/", 1)[-1]
     if package == "sonic-pi":
         return f"{package}:{stem.split('_', 1)[0]}"
+    if package == "exadrums":
+        return f"{package}:default"  # one kit
     return f"{package}:{re.sub(r'[_0-9]+$', '', stem)}"
 
 
@@ -122,7 +135,7 @@ def packaged_rows(package: str, root: str | Path | None = None) -> list[dict]:
     if any(r in str(base).lower() for r in RESERVED):
         raise ConfigError(f"{base} is a reserved test set and is never read for training")
     if not base.is_dir():
-        deb = {"sonic-pi": "sonic-pi-samples", "lmms": "lmms-common"}[package]
+        deb = {"sonic-pi": "sonic-pi-samples", "lmms": "lmms-common"}.get(package, package)
         raise ConfigError(f"{package} samples: folder {str(base)!r} is missing "
                           f"(apt-get install {deb})")
     rows = []
