@@ -15,7 +15,8 @@ import numpy as np
 
 __all__ = ["brute_force_knn", "knn_labels", "knn_accuracy", "ranked_retrieval",
            "centroids", "distance_matrix", "matrix_correlation", "clustering_scores",
-           "triplet_accuracy", "rowwise_distance"]
+           "triplet_accuracy", "rowwise_distance", "retrieval_precision",
+           "oracle_precision"]
 
 KNN = Callable[[np.ndarray, np.ndarray, int], tuple[np.ndarray, np.ndarray]]
 
@@ -121,6 +122,35 @@ def retrieval_precision(emb: np.ndarray, labels, *, k: int = 5, metric: str = "c
     p, r = float(prec.mean()), float(rand.mean())
     return {"precision": p, "random": r, "vs_random": p / r if r > 0 else float("inf"),
             "queries": int(valid.sum()), "k": k}
+
+
+def oracle_precision(labels, known, *, k: int = 5) -> dict[str, float]:
+    """Precision at ``k`` of same-label retrieval by a space that knows ``known`` alone.
+
+    The space ranks every candidate sharing the query's ``known`` label (a perfect
+    genre classifier, say) before all others and is blind within each part: the
+    expected precision of that ranking, computed exactly. ``ceiling`` is what a perfect
+    space scores (``min(same, k) / k``). Queries are those of :func:`retrieval_precision`
+    (rows with a same-label candidate, themselves left out); ``random`` and the ratios
+    are as there.
+    """
+    labels, known = np.asarray(labels), np.asarray(known)
+    n = len(labels)
+    off = ~np.eye(n, dtype=bool)
+    same = (labels[:, None] == labels[None, :]) & off
+    near = (known[:, None] == known[None, :]) & off
+    valid = same.any(1)
+    if not valid.any():
+        raise ValueError("oracle_precision: no row has a same-label candidate")
+    n_near, hit_near = near.sum(1), (same & near).sum(1)
+    n_far, hit_far = (n - 1) - n_near, (same & ~near).sum(1)
+    first = np.minimum(n_near, k)  # how many of the k come from the known part
+    p = (first * hit_near / np.maximum(n_near, 1)
+         + (k - first) * hit_far / np.maximum(n_far, 1)) / k
+    p, c = float(p[valid].mean()), float((np.minimum(same.sum(1), k) / k)[valid].mean())
+    r = float((same.sum(1) / (n - 1))[valid].mean())
+    return {"precision": p, "ceiling": c, "random": r, "vs_random": p / r,
+            "ceiling_vs_random": c / r, "queries": int(valid.sum()), "k": k}
 
 
 def centroids(emb: np.ndarray, groups) -> tuple[np.ndarray, np.ndarray]:

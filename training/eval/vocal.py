@@ -12,7 +12,12 @@ is the mean of its 3-s segment vectors, re-normalised. Per space:
   space in ``genre_dendrograms.png``).
 
 Baselines: MFCC statistics (13 MFCC mean and standard deviation plus delta standard
-deviation of each segment, z-scored) of the mix and of the vocal stem.
+deviation of each segment, z-scored) of the mix and of the vocal stem. Two references
+come from the labels alone (``singer_references``): the **genre oracle**, what a space
+that knows each piece's genre perfectly and nothing else would score (it ranks the
+query's genre first, blind within it), which is all a genre classifier is asked to learn
+and bounds it where singers sing several genres; and the **ceiling**, what a perfect
+singer space scores (a query with two same-singer pieces cannot reach P@5 = 1).
 """
 
 from __future__ import annotations
@@ -27,11 +32,11 @@ from rtsim.errors import ConfigError
 from rtsim.training.corpora import ensure_corpus
 from rtsim.training.eval import plots
 from rtsim.training.eval.baselines import mfcc_segments
-from rtsim.training.eval.metrics import distance_matrix, retrieval_precision
+from rtsim.training.eval.metrics import distance_matrix, oracle_precision, retrieval_precision
 from rtsim.training.tasks.songs import load_segments, piece_of
 from rtsim.training.tasks.vocal import piece_vectors
 
-__all__ = ["evaluate_vocal", "genre_table", "space_scores"]
+__all__ = ["evaluate_vocal", "genre_table", "singer_references", "space_scores"]
 
 
 def genre_table(v: np.ndarray, genres: np.ndarray, names: list[str]) -> np.ndarray:
@@ -61,6 +66,18 @@ def space_scores(v: np.ndarray, singers: np.ndarray, genres: np.ndarray,
         res[f"random_p@{k}"] = r["random"]
         res[f"vs_random@{k}"] = r["vs_random"]
     res["genre_table"] = genre_table(v, genres, names).round(4).tolist()
+    return res
+
+
+def singer_references(singers: np.ndarray, genres: np.ndarray) -> dict:
+    """P@5 and P@10 of the genre oracle and the ceiling, each also as a multiple of random."""
+    res = {}
+    for k in (5, 10):
+        r = oracle_precision(singers, genres, k=k)
+        res[f"genre_oracle_p@{k}"] = r["precision"]
+        res[f"genre_oracle_vs_random@{k}"] = r["vs_random"]
+        res[f"ceiling_p@{k}"] = r["ceiling"]
+        res[f"ceiling_vs_random@{k}"] = r["ceiling_vs_random"]
     return res
 
 
@@ -115,6 +132,8 @@ def evaluate_vocal(embedders: dict, heldout: dict, out: Path, *,
         genres = np.array([lab["genre"] for lab in labels])
         results[name] = space_scores(v, singers, genres, names)
         tables[name.replace("mfcc_stats", "mfcc")] = np.array(results[name]["genre_table"])
+    results["singer_references"] = singer_references(
+        np.array([lab["singer"] for lab in labels0]), np.array([lab["genre"] for lab in labels0]))
     results["pieces"] = len(keys0)
     results["singers"] = len({lab["singer"] for lab in labels0})
     results["genres"] = names

@@ -10,7 +10,7 @@ import pytest
 
 from rtsim.embed import get
 from rtsim.errors import ConfigError
-from rtsim.training.eval.metrics import retrieval_precision
+from rtsim.training.eval.metrics import oracle_precision, retrieval_precision
 from rtsim.training.eval.vocal import evaluate_vocal, genre_table
 
 
@@ -33,6 +33,37 @@ def test_retrieval_precision_leaves_out_the_query_group():
     assert r["queries"] == 2 and r["precision"] == 1.0
     with pytest.raises(ValueError, match="same-label"):
         retrieval_precision(emb, np.arange(4), k=1)
+
+
+def test_oracle_precision_by_hand():
+    # singers a a a b b c (c alone: not a query); genres x x y x y y
+    singers, genres = list("aaabbc"), list("xxyxyy")
+    r = oracle_precision(singers, genres, k=2)
+    # query 0 (a, x): x-part {1 a, 3 b}: 2 picks, 1 hit -> 1/2; same for query 1;
+    # query 2 (a, y): y-part {4 b, 5 c}: 0 hits -> 0; query 3 (b, x): x-part {0 a, 1 a} -> 0;
+    # query 4 (b, y): y-part {2 a, 5 c} -> 0
+    assert r["precision"] == pytest.approx((0.5 + 0.5) / 5)
+    assert r["queries"] == 5
+    assert r["ceiling"] == pytest.approx((1 + 1 + 1 + 0.5 + 0.5) / 5)
+    assert r["random"] == pytest.approx((2 + 2 + 2 + 1 + 1) / 5 / 5)
+    # k beyond the known part: the rest are drawn blind from the other part
+    # (query 0: 1 hit in the x-part, then 1 pick of {2 a, 4 b, 5 c}; query 2: none in the
+    # y-part, then 1 pick of {0 a, 1 a, 3 b}; queries 3 and 4: 1 pick with 1 hit of 3)
+    r3 = oracle_precision(singers, genres, k=3)
+    assert r3["precision"] == pytest.approx((2 * (1 + 1 / 3) + 2 / 3 + 1 / 3 + 1 / 3) / 3 / 5)
+
+
+def test_oracle_precision_is_what_a_genre_only_space_scores_on_average():
+    rng = np.random.default_rng(0)
+    singers = rng.integers(0, 12, size=60)
+    genres = np.where(rng.random(60) < 0.6, singers % 4, rng.integers(0, 4, size=60))
+    want = oracle_precision(singers, genres, k=5)
+    got = [retrieval_precision(np.eye(4)[genres] + 1e-3 * rng.normal(size=(60, 4)), singers,
+                               k=5)["precision"] for _ in range(300)]
+    assert np.mean(got) == pytest.approx(want["precision"], abs=0.01)
+    assert want["random"] == pytest.approx(retrieval_precision(
+        rng.normal(size=(60, 4)), singers, k=5)["random"])
+    assert want["precision"] < want["ceiling"] <= 1
 
 
 def test_genre_table_is_a_mean_distance_per_pair():
@@ -127,3 +158,7 @@ def test_eval_vocal_reports_every_space_and_the_figure(sung, tmp_path, monkeypat
         assert np.array(s["genre_table"]).shape == (n, n)
     assert (tmp_path / "out" / "genre_dendrograms.png").stat().st_size > 1000
     assert set(r["targets"]) >= {"every_space_ge_10x_random", "vocal_beats_mix_p@5"}
+    ref = r["singer_references"]  # from the labels alone, on the same random as the spaces
+    assert ref["genre_oracle_p@5"] / ref["genre_oracle_vs_random@5"] == pytest.approx(
+        r["vocal/vocal"]["random_p@5"])
+    assert ref["genre_oracle_p@5"] <= ref["ceiling_p@5"] <= 1
