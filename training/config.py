@@ -71,6 +71,9 @@ class Schedule:
         ``auto``, ``cpu`` or ``cuda``.
     threads : int
         Torch threads on the CPU.
+    ema : float
+        Decay of a moving average of the weights (:mod:`rtsim.training.averaging`), which
+        is then what is validated and kept as ``best.safetensors``; 0 (default): off.
     """
 
     seed: int = 0
@@ -90,6 +93,7 @@ class Schedule:
     max_minutes: float = 30.0
     device: str = "auto"
     threads: int = 2
+    ema: float = 0.0
 
     def __post_init__(self) -> None:
         if self.optimizer not in ("sgd", "adam"):
@@ -103,6 +107,8 @@ class Schedule:
             raise ConfigError(f"train.lr_schedule={self.lr_schedule!r} must be plateau or cosine")
         if not 0 <= self.min_lr_ratio <= 1:
             raise ConfigError(f"train.min_lr_ratio={self.min_lr_ratio} must be in [0, 1]")
+        if not 0 <= self.ema < 1:
+            raise ConfigError(f"train.ema={self.ema} must be in [0, 1) (0: no average)")
         if self.lr_schedule == "cosine" and self.plateau_patience:
             raise ConfigError("train.plateau_patience has no effect with lr_schedule='cosine'")
 

@@ -8,7 +8,9 @@ A run folder holds everything needed to reproduce and to use the model::
       model.json             architecture ("module:Class") and its keyword arguments
       metrics.jsonl          one line per validation (step, loss, lr, scores, seconds)
       checkpoints/last.*     model + optimizer + RNG state (safetensors + JSON), to resume
-      best.safetensors       the weights with the best validation score
+      checkpoints/ema.*      the moving average of the weights, with ``[train] ema``
+      best.safetensors       the weights with the best validation score (of the average,
+                             with ``[train] ema``)
       manifest.json          weights hash, steps, duration, stop reason, versions
 
 A run folder is itself a loadable embedder (``--embedder RUN`` in ``rtsim run`` and
@@ -31,6 +33,7 @@ import torch
 from rtsim import __version__
 from rtsim.embed import EmbedderSpec, save_state
 from rtsim.errors import ConfigError
+from rtsim.training.averaging import WeightAverage
 from rtsim.training.checkpoint import load_checkpoint, save_checkpoint
 from rtsim.training.config import TrainConfig
 
@@ -116,8 +119,11 @@ def train(task: Task, cfg: TrainConfig, out: str | Path, *, resume: bool = False
     meta = {"step": 0, "best_score": -math.inf, "best_step": 0, "stale": 0, "plateau": 0,
             "reductions": 0, "seconds": 0.0}
     last = out / "checkpoints" / "last"
+    avg = WeightAverage(model, s.ema) if s.ema else None
     if resume and last.with_suffix(".json").is_file():
         meta = load_checkpoint(last, model=model, optimizer=opt, rng=rng)
+        if avg is not None:
+            _resume_average(avg, out, meta)
         log.info("resumed %s at step %d", out, meta["step"])
     else:
         (out / "config.toml").write_text(cfg.source)
@@ -126,7 +132,7 @@ def train(task: Task, cfg: TrainConfig, out: str | Path, *, resume: bool = False
             {"architecture": task.architecture, "kwargs": task.arch_kwargs}, indent=2))
     if hasattr(task, "begin"):
         task.begin(out)
-    reason = _loop(task, cfg, out, model, opt, rng, device, meta, progress)
+    reason = _loop(task, cfg, out, model, opt, rng, device, meta, progress, avg)
     best = out / "best.safetensors"
     from rtsim.embed import load_state, state_hash
 
@@ -141,7 +147,19 @@ def train(task: Task, cfg: TrainConfig, out: str | Path, *, resume: bool = False
                      meta["seconds"] / 60)
 
 
-def _loop(task, cfg, out, model, opt, rng, device, meta, progress) -> str:
+def _resume_average(avg: WeightAverage, out: Path, meta: dict) -> None:
+    """Restore the moving average saved beside the last checkpoint (or restart it)."""
+    from rtsim.embed import load_state
+
+    path = out / "checkpoints" / "ema.safetensors"
+    if path.is_file() and "ema_updates" in meta:
+        avg.model.load_state_dict(load_state(path))
+        avg.updates = int(meta["ema_updates"])
+    else:
+        log.warning("%s: no saved weight average; it restarts from step %d", out, meta["step"])
+
+
+def _loop(task, cfg, out, model, opt, rng, device, meta, progress, avg=None) -> str:
     s = cfg.train
     t_start = time.perf_counter() - meta["seconds"]
     losses: list[float] = []
@@ -157,6 +175,8 @@ def _loop(task, cfg, out, model, opt, rng, device, meta, progress) -> str:
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            if avg is not None:
+                avg.update(model)
             losses.append(float(loss.detach()))
             meta["step"] += 1
             if bar is not None:
@@ -165,7 +185,8 @@ def _loop(task, cfg, out, model, opt, rng, device, meta, progress) -> str:
             if meta["step"] % s.eval_every == 0 or meta["step"] == s.steps \
                     or elapsed > 60 * s.max_minutes:
                 meta["seconds"] = elapsed
-                reason = _validate(task, cfg, out, model, opt, rng, device, meta, losses)
+                reason = _validate(task, cfg, out, model, opt, rng, device, meta, losses,
+                                   avg)
                 losses = []
                 if reason:
                     break
@@ -180,11 +201,12 @@ def _loop(task, cfg, out, model, opt, rng, device, meta, progress) -> str:
     return reason or "steps"
 
 
-def _validate(task, cfg, out, model, opt, rng, device, meta, losses) -> str:
+def _validate(task, cfg, out, model, opt, rng, device, meta, losses, avg=None) -> str:
     s = cfg.train
     model.eval()
+    judged = model if avg is None else avg.model  # what is validated and kept
     with torch.no_grad():
-        scores = task.validate(model, device)
+        scores = task.validate(judged, device)
     lr = opt.param_groups[0]["lr"]
     row = {"step": meta["step"], "loss": float(np.mean(losses)) if losses else None, "lr": lr,
            "seconds": round(meta["seconds"], 1), **scores}
@@ -194,7 +216,7 @@ def _validate(task, cfg, out, model, opt, rng, device, meta, losses) -> str:
     reason = getattr(task, "stop_reason", "") or ""
     if scores["score"] > meta["best_score"]:
         meta.update(best_score=scores["score"], best_step=meta["step"], stale=0, plateau=0)
-        save_state({k: v for k, v in model.state_dict().items()}, out / "best.safetensors")
+        save_state(dict(judged.state_dict()), out / "best.safetensors")
     else:
         meta["stale"] += 1
         meta["plateau"] += 1
@@ -208,6 +230,9 @@ def _validate(task, cfg, out, model, opt, rng, device, meta, losses) -> str:
                     g["lr"] /= s.plateau_factor
         if s.patience and meta["stale"] >= s.patience:
             reason = reason or "early stopping"
+    if avg is not None:
+        save_state(dict(avg.model.state_dict()), out / "checkpoints" / "ema.safetensors")
+        meta["ema_updates"] = avg.updates
     save_checkpoint(out / "checkpoints" / "last", model=model, optimizer=opt, rng=rng,
                     meta=meta)
     return reason

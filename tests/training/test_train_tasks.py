@@ -105,6 +105,41 @@ def test_timbre_run_folder_resume_and_embedder(tiny_notes, tmp_path, monkeypatch
     assert json.loads((run / "manifest.json").read_text())["weights_hash"] == emb.weights_hash
 
 
+def test_weight_average_is_what_is_validated_kept_and_resumed(tiny_notes, tmp_path,
+                                                             monkeypatch, caplog):
+    from rtsim.embed import load_state
+
+    monkeypatch.setenv("RTSIM_CACHE", str(tmp_path / "cache"))
+    toml = _timbre_toml(tiny_notes).replace("threads = 1", "threads = 1\nema = 0.5")
+    cfg = _config(tmp_path, toml)
+    run = tmp_path / "run"
+    result = train(make_task(cfg, progress=False), cfg, run, progress=False)
+    ema = load_state(run / "checkpoints" / "ema.safetensors")
+    last = load_state(run / "checkpoints" / "last.safetensors")
+    assert json.loads((run / "checkpoints" / "last.json").read_text())["meta"]["ema_updates"] == 12
+    key = "net.0.weight" if "net.0.weight" in ema else next(iter(ema))
+    assert not torch.equal(ema[key], last[f"model.{key}"])  # the average, not the last step
+    if result.best_step == 12:
+        best = load_state(run / "best.safetensors")
+        assert all(torch.equal(best[k], ema[k]) for k in ema)
+    # resumed for 6 more steps, the average goes on from the saved one (a restarted
+    # average would count 6 updates)
+    longer = load_train_config(tmp_path / "train.toml", overrides={"train": {"steps": 18}})
+    train(make_task(longer, progress=False), longer, run, resume=True, progress=False)
+    assert json.loads((run / "checkpoints" / "last.json").read_text())["meta"]["ema_updates"] == 18
+    # a run begun without an average and resumed with one: the average restarts, said so
+    plain = tmp_path / "plain"
+    cfg0 = _config(tmp_path, _timbre_toml(tiny_notes))
+    train(make_task(cfg0, progress=False), cfg0, plain, progress=False)
+    (tmp_path / "train.toml").write_text(toml)
+    with caplog.at_level("WARNING", logger="rtsim.training.trainer"):
+        train(make_task(longer, progress=False), longer, plain, resume=True, progress=False)
+    assert "no saved weight average" in caplog.text
+    assert json.loads((plain / "checkpoints" / "last.json").read_text())["meta"]["ema_updates"] == 6
+    with pytest.raises(ConfigError, match="train.ema"):
+        _config(tmp_path, toml.replace("ema = 0.5", "ema = 1.0"))
+
+
 def test_run_folder_indexes_a_library(tiny_notes, tmp_path, monkeypatch):
     from rtsim.index import Library
     from rtsim.index.build import build_library
