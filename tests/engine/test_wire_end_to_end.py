@@ -41,8 +41,9 @@ def _run_until(engine, done, timeout=20.0):
 def test_portaudio_capture_through_engine_to_oscdump(virtual_capture, one_shot_library):  # noqa: F811
     """A virtual ALSA device plays an organ C4; oscdump must hear the engine name it.
 
-    The virtual device has no clock (it delivers ~10x faster than real time), so the ring
-    keeps its first, contiguous seconds (``drop_newest``) and drops what arrives while full.
+    The virtual device has no clock (it can deliver many times faster than real time), so
+    the ring keeps its first, contiguous seconds (``drop_newest``) and drops what arrives
+    while full, counted.
     """
     tone = render_note("organ", midi=60, seconds=8, sr=48000)
     device = virtual_capture(tone, 1)
@@ -61,7 +62,11 @@ def test_portaudio_capture_through_engine_to_oscdump(virtual_capture, one_shot_l
         dump.close()
     assert sum(not h.silent for h in col.hops) >= 30
     assert engine.source.stats()["blocks"] > 0  # PortAudio delivered through the callback
-    assert engine.ring.dropped > 0  # ... faster than real time: the overflow was counted
+    # every frame PortAudio delivered entered the ring or was counted as dropped: whether
+    # the clockless device outran the engine before 30 hops (and the ring overflowed) is
+    # timing, so the test holds the accounting, not the overflow itself
+    ring, offered = engine.ring, engine.source.stats()["frames"]
+    assert ring.written + ring.dropped == offered
     schema = load_schema()
     for _, address, tags, _args in lines:
         [(spec, _)] = schema.resolve(address)  # every address the engine sent is declared

@@ -103,9 +103,11 @@ def retrieval_precision(emb: np.ndarray, labels, *, k: int = 5, metric: str = "c
     Each row queries all the others (itself, and rows sharing its ``exclude`` group, left
     out); rows with no same-label candidate are not queries. ``random`` is the mean
     share of same-label rows among each query's candidates: the expected precision of a
-    random ranking. ``vs_random`` is their ratio.
+    random ranking. ``vs_random`` is their ratio. ``k`` is at most ``n - 1`` (the
+    returned ``k`` is the one used).
     """
     labels = np.asarray(labels)
+    k = min(k, len(labels) - 1)  # never the query itself, however small the set
     d = distance_matrix(emb, emb, metric=metric)
     np.fill_diagonal(d, np.inf)
     if exclude is not None:
@@ -136,6 +138,7 @@ def oracle_precision(labels, known, *, k: int = 5) -> dict[str, float]:
     """
     labels, known = np.asarray(labels), np.asarray(known)
     n = len(labels)
+    k = min(k, n - 1)
     off = ~np.eye(n, dtype=bool)
     same = (labels[:, None] == labels[None, :]) & off
     near = (known[:, None] == known[None, :]) & off

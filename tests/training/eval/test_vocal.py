@@ -66,6 +66,15 @@ def test_oracle_precision_is_what_a_genre_only_space_scores_on_average():
     assert want["precision"] < want["ceiling"] <= 1
 
 
+def test_k_beyond_the_set_counts_the_candidates_not_the_query():
+    labels = np.array([0, 0, 1, 1])
+    emb = np.array([[1.0, 0], [1.0, 0.01], [0, 1.0], [0.01, 1.0]])
+    r = retrieval_precision(emb, labels, k=10)  # 3 candidates each, 1 of them a hit
+    assert r["k"] == 3 and r["precision"] == pytest.approx(1 / 3)
+    o = oracle_precision(labels, labels, k=10)
+    assert o["k"] == 3 and o["precision"] == pytest.approx(1 / 3) == o["ceiling"]
+
+
 def test_genre_table_is_a_mean_distance_per_pair():
     v = np.array([[1.0, 0], [1.0, 0], [0, 1.0]])
     t = genre_table(v, np.array(["a", "a", "b"]), ["a", "b"])
