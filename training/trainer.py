@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from rtsim import __version__
-from rtsim.embed import EmbedderSpec, save_state
+from rtsim.embed import EmbedderSpec, load_state, save_state, state_hash
 from rtsim.errors import ConfigError
 from rtsim.training.averaging import WeightAverage
 from rtsim.training.checkpoint import load_checkpoint, save_checkpoint
@@ -134,8 +134,6 @@ def train(task: Task, cfg: TrainConfig, out: str | Path, *, resume: bool = False
         task.begin(out)
     reason = _loop(task, cfg, out, model, opt, rng, device, meta, progress, avg)
     best = out / "best.safetensors"
-    from rtsim.embed import load_state, state_hash
-
     weights_hash = state_hash(load_state(best)) if best.exists() else None
     (out / "manifest.json").write_text(json.dumps({
         "embedder": task.spec.name, "weights": "best.safetensors", "weights_hash": weights_hash,
@@ -149,8 +147,6 @@ def train(task: Task, cfg: TrainConfig, out: str | Path, *, resume: bool = False
 
 def _resume_average(avg: WeightAverage, out: Path, meta: dict) -> None:
     """Restore the moving average saved beside the last checkpoint (or restart it)."""
-    from rtsim.embed import load_state
-
     path = out / "checkpoints" / "ema.safetensors"
     if path.is_file() and "ema_updates" in meta:
         avg.model.load_state_dict(load_state(path))

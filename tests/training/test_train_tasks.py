@@ -117,7 +117,7 @@ def test_weight_average_is_what_is_validated_kept_and_resumed(tiny_notes, tmp_pa
     ema = load_state(run / "checkpoints" / "ema.safetensors")
     last = load_state(run / "checkpoints" / "last.safetensors")
     assert json.loads((run / "checkpoints" / "last.json").read_text())["meta"]["ema_updates"] == 12
-    key = "net.0.weight" if "net.0.weight" in ema else next(iter(ema))
+    key = next(iter(ema))
     assert not torch.equal(ema[key], last[f"model.{key}"])  # the average, not the last step
     if result.best_step == 12:
         best = load_state(run / "best.safetensors")
@@ -131,7 +131,6 @@ def test_weight_average_is_what_is_validated_kept_and_resumed(tiny_notes, tmp_pa
     plain = tmp_path / "plain"
     cfg0 = _config(tmp_path, _timbre_toml(tiny_notes))
     train(make_task(cfg0, progress=False), cfg0, plain, progress=False)
-    (tmp_path / "train.toml").write_text(toml)
     with caplog.at_level("WARNING", logger="rtsim.training.trainer"):
         train(make_task(longer, progress=False), longer, plain, resume=True, progress=False)
     assert "no saved weight average" in caplog.text
