@@ -246,7 +246,7 @@ class Pipeline:
             self.library.search(vector, self.k)
             self.library.project(vector)
 
-    def push(self, frames: np.ndarray, frame_times: np.ndarray, *, level_db: float,
+    def push(self, frames: np.ndarray, frame_times: np.ndarray, *, levels_db: np.ndarray,
              timer: StageTimer) -> list[HopEvent | TriggerEvent]:
         """Consume new frames; return the events of the windows they complete.
 
@@ -255,8 +255,9 @@ class Pipeline:
         frames : np.ndarray, shape (n, n_bins)
         frame_times : np.ndarray, shape (n,)
             Capture time of each frame's newest sample (wall clock, s).
-        level_db : float
-            Input level over the latest hop.
+        levels_db : np.ndarray, shape (n,)
+            Input level over the hop of input that ends at each frame's newest sample
+            (a window is gated silent by the level of the audio it ends on).
         timer : StageTimer
         """
         first_window = self.state.next_window
@@ -273,7 +274,7 @@ class Pipeline:
             wins, ends = wins[-self.max_backlog :], ends[-self.max_backlog :]
         events: list[HopEvent | TriggerEvent] = []
         for win, end in zip(wins, ends, strict=True):
-            events += self._hop(win, float(frame_times[end]), level_db, timer)
+            events += self._hop(win, float(frame_times[end]), float(levels_db[end]), timer)
         return events
 
     def _window_end_frames(self, first: int, n: int, n_new: int) -> np.ndarray:

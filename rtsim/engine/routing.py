@@ -123,12 +123,13 @@ class Router:
                 continue
             timer.record("frame", dt)
             times = self.time_of(ch, frames.device_index, end_time)
+            levels = tap.source.levels_db(frames.device_index)  # each frame's own audio
             host = frames.data  # numpy from the CPU; a GPU's stay for pipelines there
             for p in pipelines:
                 if not (p.frames_on_device or isinstance(host, np.ndarray)):
                     host = host.cpu().numpy()  # once, for the pipelines on the host
                 data = frames.data if p.frames_on_device else host
-                events += p.push(data, times, level_db=tap.source.level_db, timer=timer)
+                events += p.push(data, times, levels_db=levels, timer=timer)
         return events
 
     def time_of(self, ch: int | None, index, end_time: float):

@@ -24,6 +24,11 @@ __all__ = ["InputTap", "FrontEndTap", "Frames"]
 class InputTap:
     """One mono view of the input at the device rate.
 
+    It keeps the last ``history_s`` seconds of its signal, so that the level of a window
+    is measured over the audio that window ends on (:meth:`levels_db`), not over whatever
+    the engine read last: a late read brings several hops at once, and a click in the
+    first of them must not be gated by the silence after it.
+
     Parameters
     ----------
     channel : int or None
@@ -31,14 +36,18 @@ class InputTap:
     sr : int
         Device rate.
     level_window : int
-        Samples over which :attr:`level_db` is measured (the shortest hop served).
+        Samples over which a level is measured (the shortest hop served).
     onset : OnsetConfig
+    history_s : float
+        Seconds kept beyond ``level_window`` (longer than one read: 1 s by default).
     """
 
     def __init__(self, *, channel: int | None, sr: int, level_window: int,
-                 onset: OnsetConfig) -> None:
+                 onset: OnsetConfig, history_s: float = 1.0) -> None:
         self.channel, self.sr = channel, sr
-        self.recent = np.zeros(max(1, level_window), np.float32)
+        self.level_window = max(1, int(level_window))
+        self._history = np.zeros(self.level_window + max(1, int(history_s * sr)), np.float32)
+        self.n_seen = 0  # samples pushed since the start
         self.detector = OnsetDetector(onset, sr=sr) if onset.enabled else None
         self.onset_state = self.detector.init_state() if self.detector else None
         self.mono = np.zeros(0, np.float32)
@@ -47,7 +56,22 @@ class InputTap:
     @property
     def level_db(self) -> float:
         """Level (dBFS) of the most recent ``level_window`` samples."""
-        return level_db(self.recent)
+        return self.levels_db(np.array([self.n_seen - 1]))[0]
+
+    def levels_db(self, index: np.ndarray) -> np.ndarray:
+        """Level (dBFS) of the ``level_window`` samples ending at each sample ``index``.
+
+        ``index`` counts samples of this tap's stream from its start (fractional indices
+        are floored); samples before the start are silence. An index older than the kept
+        history is measured over the oldest window kept, one not yet pushed over the
+        newest.
+        """
+        size, w = len(self._history), self.level_window
+        ends = np.floor(np.asarray(index, np.float64)).astype(np.int64) + 1
+        ends = np.clip(ends, self.n_seen - size + w, self.n_seen)
+        span = np.arange(-w, 0)
+        return np.array([level_db(self._history[(end + span) % size]) for end in ends],
+                        np.float64)
 
     def push(self, block: np.ndarray) -> np.ndarray:
         """Take a block (frames, channels) from the ring; return its mono signal."""
@@ -56,17 +80,22 @@ class InputTap:
         else:
             mono = block[:, self.channel]
         mono = np.ascontiguousarray(mono, np.float32)
-        n, size = len(mono), len(self.recent)
-        if n >= size:
-            self.recent[:] = mono[-size:]
-        elif n:
-            self.recent[: size - n] = self.recent[n:]
-            self.recent[size - n :] = mono
+        self._remember(mono)
         if self.detector is not None:
             found, self.onset_state = self.detector.stream(mono, self.onset_state)
             self.onsets += found
         self.mono = mono
         return mono
+
+    def _remember(self, mono: np.ndarray) -> None:
+        """Write ``mono`` into the circular history (sample ``i`` at ``i % size``)."""
+        size = len(self._history)
+        tail = mono[-size:]
+        start = (self.n_seen + len(mono) - len(tail)) % size
+        first = min(len(tail), size - start)
+        self._history[start : start + first] = tail[:first]
+        self._history[: len(tail) - first] = tail[first:]
+        self.n_seen += len(mono)
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,8 @@ def _frames(plugin, seconds=3.0, seed=0):
 def _events(pipeline, frames):
     timer = StageTimer(STAGES)
     times = np.arange(len(frames), dtype=np.float64)
-    return [e for e in pipeline.push(frames, times, level_db=-10.0, timer=timer)
+    return [e for e in pipeline.push(frames, times, levels_db=np.full(len(frames), -10.0),
+                                          timer=timer)
             if hasattr(e, "ids")]
 
 

@@ -96,6 +96,24 @@ def test_silence_skips_the_search_and_says_so(run):
     assert col.status[-1].counters["silent_hops"] == len(silent)
 
 
+def test_each_hop_is_gated_by_the_audio_it_ends_on(tmp_path, pca_library):
+    """A read that completes several hops (a file, or a late real-time read) gates each by
+    its own audio: a click's hop is not silenced by the silence read after it."""
+    x = np.zeros(SR * 4, np.float32)
+    k = int(0.002 * SR)
+    for onset in (0.5, 1.3, 2.1, 2.9):  # 2-ms clicks, 0.8 s apart
+        i = int(onset * SR)
+        x[i : i + k] = 0.8 * np.random.default_rng(i).uniform(-1, 1, k)
+    sf.write(tmp_path / "clicks.wav", x, SR, subtype="FLOAT")
+    runs = [run_file(tmp_path / "clicks.wav", pca_library[0],
+                     patch={"engine": {"read_block": block}})[0] for block in (256, 16384)]
+    small, large = ([(round(ev.capture_time - col.hops[0].capture_time, 4), ev.silent,
+                      ev.names, round(ev.level_db, 3)) for ev in col.hops] for col in runs)
+    assert large == small
+    heard = [h for h in small if not h[1]]
+    assert 4 <= len(heard) <= 12 and all(h[3] > -60 for h in heard)  # each click, not more
+
+
 def test_nan_inf_and_dc_input_never_reach_the_wire(tmp_path, pca_library):
     x = np.zeros(SR * 3, np.float32)
     x[: SR] = 0.4  # DC
