@@ -80,7 +80,8 @@ class Engine:
         self.ring = RingBuffer(int(config.ring_seconds * source.sr), source.channels,
                                sr=source.sr, policy=config.overflow if realtime else "block")
         self._buf = np.zeros((config.read_block, source.channels), np.float32)
-        self.router = Router(routes, sr=source.sr, channels=source.channels, onset=onset)
+        self.router = Router(routes, sr=source.sr, channels=source.channels, onset=onset,
+                             read_block=config.read_block)
         self.counters = {"bad_samples": 0, "publish_errors": 0, "controls_dropped": 0,
                          "step_errors": 0, "stalls": 0, "recoveries": 0}
         self.fanout = Fanout(self.publishers, self.counters)

@@ -52,10 +52,13 @@ class Router:
     channels : int
         Source channels.
     onset : OnsetConfig
+    read_block : int
+        The most frames one read brings: each input tap keeps at least twice that of its
+        signal, so every window a read completes finds the audio it ends on.
     """
 
     def __init__(self, routes: Sequence, *, sr: int, channels: int,
-                 onset: OnsetConfig) -> None:
+                 onset: OnsetConfig, read_block: int = 8192) -> None:
         for r in routes:
             if r.channel is not None and not 0 <= r.channel < channels:
                 raise ConfigError(
@@ -70,7 +73,8 @@ class Router:
         self.listeners: dict[int | None, list[Pipeline]] = {}
         for r in routes:
             tap = self.inputs.setdefault(r.channel, InputTap(
-                channel=r.channel, sr=sr, level_window=level_window, onset=onset))
+                channel=r.channel, sr=sr, level_window=level_window, onset=onset,
+                history_s=max(1.0, 2 * read_block / sr)))
             self.listeners.setdefault(r.channel, []).append(r.pipeline)
             self._attach(r, tap)
         self.seen = dict.fromkeys(self.inputs, 0)

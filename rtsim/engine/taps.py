@@ -39,7 +39,7 @@ class InputTap:
         Samples over which a level is measured (the shortest hop served).
     onset : OnsetConfig
     history_s : float
-        Seconds kept beyond ``level_window`` (longer than one read: 1 s by default).
+        Seconds kept beyond ``level_window`` (longer than one read of the engine).
     """
 
     def __init__(self, *, channel: int | None, sr: int, level_window: int,
