@@ -174,9 +174,29 @@ def test_augment_for_a_kind_changes_only_that_kinds_views(tiny_package, tmp_path
     assert np.all(np.abs(got[drum] - dry[drum]).max(axis=(1, 2)) > 0.1)
 
 
+def test_augment_for_a_class_overrides_its_kind(tiny_package, tmp_path, monkeypatch):
+    monkeypatch.setenv("RTSIM_CACHE", str(tmp_path / "cache"))
+    cfg = _cfg(tmp_path, tiny_package, loss=DRY + "\naugment_for = { drum = { p_decay = 1.0, "
+               "decay_s = [0.01, 0.01] }, 'drum:hihat' = { p_decay = 0.0 } }")
+    views = make_task(cfg, progress=False).clips
+    labels = views.train_set.labels.astype(str)
+    idx = np.arange(len(labels))
+    lags = np.full(len(idx), int(0.4 * SR))
+    got = views.augmented(idx, lags, np.random.default_rng(0), "cpu").numpy()
+    dry = window_frames(views.fe, views.place(views.train_set, idx, lags), views.spec.window)
+    hat = labels == "drum:hihat"
+    damped = np.char.startswith(labels, "drum:") & ~hat
+    assert hat.sum() == 4 and damped.sum() == 8
+    np.testing.assert_allclose(got[~damped], dry[~damped], atol=1e-5)  # hats as notes: dry
+    assert np.all(np.abs(got[damped] - dry[damped]).max(axis=(1, 2)) > 0.1)
+
+
 def test_augment_for_names_only_known_kinds():
     with pytest.raises(ConfigError, match=r"augment_for has unknown kind\(s\) \['perc'\]"):
         SampleLoss(augment_for={"perc": {"p_decay": 0.5}})
+    with pytest.raises(ConfigError, match=r"\['drum:', 'perc:conga'\]"):
+        SampleLoss(augment_for={"perc:conga": {}, "drum:": {}, "drum:cymbal": {}})
+    assert SampleLoss(augment_for={"drum:cymbal": {"p_decay": 0.0}}).augment_for
 
 
 def test_a_bad_augmentation_field_is_named_before_any_audio_is_read(tmp_path, monkeypatch):

@@ -158,6 +158,22 @@ def load_clips(rows: list[dict], *, sr: int, progress: bool = True) -> Clips:
                  np.array([r["group"] for r in rows]), np.array([r["source"] for r in rows]))
 
 
+def augment_chains(base: dict, overrides: dict) -> dict:
+    """The augmentation of each kind (``"drum"``) and class (``"drum:cymbal"``) overridden.
+
+    A kind's chain is ``base`` with its fields replaced; a class's is its kind's (or
+    ``base``) with its own replaced on top. Every chain is checked (a bad field names its
+    table, e.g. ``[loss.augment_for.drum:cymbal]``).
+    """
+    chains = {}
+    for key, over in overrides.items():
+        kind = key.split(":", 1)[0]
+        inherited = overrides.get(kind, {}) if kind != key else {}
+        chains[key] = build(AugmentConfig, {**base, **inherited, **over},
+                            f"loss.augment_for.{key}")
+    return chains
+
+
 def window_frames(frontend, x: np.ndarray, window: int) -> np.ndarray:
     """Front-end frames of audio windows ``x`` (b, (window-1)·hop + n_fft): (b, window, bins).
 
@@ -196,7 +212,8 @@ class ClipViews:
         :class:`~rtsim.training.augment.AugmentConfig` fields.
     augment_for : dict
         Per kind of one-shot (``"drum"``, ``"note"``), fields overriding ``augment`` for
-        its rows (e.g. damping and drive for drum hits only). Empty: one chain for all rows.
+        its rows (e.g. damping and drive for drum hits only); per class (``"drum:cymbal"``),
+        fields overriding its kind's on top. Empty: one chain for all rows.
     max_lag_s : float
         Latest onset-to-window-end lag of a view.
     seed : int
@@ -210,9 +227,7 @@ class ClipViews:
             raise ConfigError("[data] train must be a list of sample sources")
         # checked before any audio is read: an unknown field or a bad value names itself
         self.aug = build(AugmentConfig, augment or {}, "loss.augment")
-        self.aug_for = {kind: build(AugmentConfig, {**(augment or {}), **over},
-                                    f"loss.augment_for.{kind}")
-                        for kind, over in (augment_for or {}).items()}
+        self.aug_for = augment_chains(augment or {}, augment_for or {})
         leave_out = _names(leave_out)
         per_table = [[r for r in source_rows(t, progress=progress) if r["kind"] in kinds]
                      for t in tables]
@@ -259,12 +274,13 @@ class ClipViews:
         onsets = torch.from_numpy(self.span - np.asarray(lags) + PRE_ONSET)
         if not self.aug_for:
             x = augment(x, self.sr, self.gen, self.aug, onsets=onsets).numpy()
-        else:   # one chain per kind of one-shot, in a fixed order of kinds
-            kinds = np.array([c.split(":", 1)[0] for c in self.train_set.labels[idx]])
+        else:   # one chain per class or kind of one-shot, in a fixed order of keys
+            keys = np.array([c if c in self.aug_for else c.split(":", 1)[0]
+                             for c in self.train_set.labels[idx]])
             out = np.empty(x.shape, np.float32)
-            for kind in sorted(set(kinds)):
-                rows = np.flatnonzero(kinds == kind)
-                out[rows] = augment(x[rows], self.sr, self.gen, self.aug_for.get(kind, self.aug),
+            for key in sorted(set(keys)):
+                rows = np.flatnonzero(keys == key)
+                out[rows] = augment(x[rows], self.sr, self.gen, self.aug_for.get(key, self.aug),
                                     onsets=onsets[rows]).numpy()
             x = out
         return torch.from_numpy(window_frames(self.fe, x, self.spec.window)).to(device)

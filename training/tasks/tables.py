@@ -97,7 +97,8 @@ class SampleLoss:
     m: int = 4
     temperature: float = 0.1
     augment: dict[str, Any] | None = None  # None: the default augmentation chain
-    # per kind of one-shot ("drum", "note"): fields overriding ``augment`` for its rows
+    # per kind of one-shot ("drum", "note"): fields overriding ``augment`` for its rows;
+    # per class ("drum:cymbal"): fields overriding its kind's
     augment_for: dict[str, dict[str, Any]] | None = None
     max_lag_s: float = 1.0
     classes: dict[str, int] = field(default_factory=lambda: {"drum": 6, "perc": 2, "note": 8})
@@ -113,10 +114,11 @@ class SampleLoss:
         if extra:
             raise ConfigError(f"[loss] classes has unknown group(s) {extra}; known: "
                               "['drum', 'note', 'perc']")
-        extra = sorted(set(self.augment_for or {}) - {"drum", "note"})
+        extra = sorted(k for k in self.augment_for or {}
+                       if k.split(":", 1)[0] not in ("drum", "note") or k.endswith(":"))
         if extra:
             raise ConfigError(f"[loss] augment_for has unknown kind(s) {extra}; known: "
-                              "['drum', 'note']")
+                              "['drum', 'note'], or one of their classes ('drum:cymbal')")
         bad = sorted(set(self.spread) - {"source", "group"})
         if bad:
             raise ConfigError(f"[loss] spread has unknown key(s) {bad}; known: "
