@@ -58,7 +58,7 @@ class Router:
     """
 
     def __init__(self, routes: Sequence, *, sr: int, channels: int,
-                 onset: OnsetConfig, read_block: int = 8192) -> None:
+                 onset: OnsetConfig, read_block: int) -> None:
         for r in routes:
             if r.channel is not None and not 0 <= r.channel < channels:
                 raise ConfigError(
@@ -77,7 +77,6 @@ class Router:
                 history_s=max(1.0, 2 * read_block / sr)))
             self.listeners.setdefault(r.channel, []).append(r.pipeline)
             self._attach(r, tap)
-        self.seen = dict.fromkeys(self.inputs, 0)
 
     def _attach(self, route, tap: InputTap) -> None:
         """Give ``route``'s pipeline its front-end tap (shared when identical), primed."""
@@ -112,7 +111,6 @@ class Router:
         """Give every input tap the new block (frames, channels); dispatch its onsets."""
         for ch, tap in self.inputs.items():
             tap.push(block)
-            self.seen[ch] += len(block)
             self._dispatch_onsets(ch, tap, end_time)
 
     def run_frontends(self, end_time: float, timer: StageTimer) -> list:
@@ -138,7 +136,7 @@ class Router:
 
     def time_of(self, ch: int | None, index, end_time: float):
         """Capture time of sample ``index`` of input tap ``ch``'s stream."""
-        return end_time - (self.seen[ch] - 1 - index) / self.sr
+        return end_time - (self.inputs[ch].n_seen - 1 - index) / self.sr
 
     def idle_seconds(self, available: int) -> float:
         """Sleep until the next frame can complete (at most 5 ms, at least 0.2 ms).

@@ -53,11 +53,6 @@ class InputTap:
         self.mono = np.zeros(0, np.float32)
         self.onsets: list[Onset] = []
 
-    @property
-    def level_db(self) -> float:
-        """Level (dBFS) of the most recent ``level_window`` samples."""
-        return self.levels_db(np.array([self.n_seen - 1]))[0]
-
     def levels_db(self, index: np.ndarray) -> np.ndarray:
         """Level (dBFS) of the ``level_window`` samples ending at each sample ``index``.
 

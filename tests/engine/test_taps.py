@@ -30,7 +30,7 @@ def test_levels_do_not_depend_on_how_the_input_was_read(block):
     want = [level_db(x[max(0, i - 99) : i + 1]) if i >= 0 else -120 for i in idx]
     np.testing.assert_allclose(tap.levels_db(idx), want, atol=1e-4)
     assert tap.levels_db(np.array([1099.7]))[0] == pytest.approx(level_db(x[1000:1100]))
-    assert tap.level_db == pytest.approx(level_db(x[-100:]))
+    assert tap.levels_db(np.array([x.size - 1]))[0] == pytest.approx(level_db(x[-100:]))
 
 
 def test_history_wraps_and_clamps_what_it_no_longer_holds():
