@@ -175,8 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("kind", choices=("notes", "songs", "oneshots"))
     render.add_argument("out")
     render.add_argument("--soundfont", help="path, or fluidr3 (default) | timgm6mb | musescore "
-                        "| csound | opl3 (FM); oneshots also avl (recorded acoustic drum kits) and "
-                        "drumsynth (LMMS's DrumSynth presets)")
+                        "| csound | opl3 (FM); oneshots also avl (recorded acoustic drum kits), "
+                        "drumsynth (LMMS's DrumSynth presets) and stk (STK's recorded drum hits)")
     render.add_argument("--seed", type=number(int, low=0), default=0)
     render.add_argument("--size", type=_COUNT, help="notes (default 1000) or pieces (default 100)")
     render.add_argument("--workers", type=_COUNT, default=2)
@@ -191,8 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "the soundfont's)")
     render.set_defaults(func="rtsim.training.data.cli:cmd_render")
     label = dsub.add_parser("label", help="write the labels CSV of a package of recorded "
-                            "samples (sonic-pi, lmms, exadrums)")
-    label.add_argument("package", choices=("sonic-pi", "lmms", "exadrums"))
+                            "samples (sonic-pi, lmms, exadrums, chuck, kivy)")
+    label.add_argument("package", choices=("sonic-pi", "lmms", "exadrums", "chuck", "kivy"))
     label.add_argument("out", help="CSV to write")
     label.add_argument("--root", help="the package's sample folder (default: Debian's)")
     label.set_defaults(func="rtsim.training.data.cli:cmd_label")

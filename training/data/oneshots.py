@@ -217,8 +217,13 @@ def render_oneshots(out: str | os.PathLike, *, soundfont: str, source: str,
     one (kits of one soundfont share many samples). ``soundfont`` is a path or short name
     of a GM soundfont, or a name of :data:`KIT_SETS` (``"avl"``: recorded acoustic kits).
     ``render.json`` records the parameters. ``"drumsynth"`` renders LMMS's DrumSynth
-    presets instead (:mod:`~rtsim.training.data.drumsynth`).
+    presets instead (:mod:`~rtsim.training.data.drumsynth`), ``"stk"`` the Synthesis
+    ToolKit's recorded drum hits (:mod:`~rtsim.training.data.stk`).
     """
+    if soundfont == "stk":
+        from rtsim.training.data.stk import render_stk
+
+        return render_stk(out, source=source, sr=sr)
     if soundfont == "drumsynth":
         from rtsim.training.data.drumsynth import render_drumsynth
 

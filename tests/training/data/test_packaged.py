@@ -1,4 +1,5 @@
-"""Packaged recordings: labels from Sonic Pi's, LMMS's and eXaDrums' own file names."""
+"""Packaged recordings: labels from Sonic Pi's, LMMS's, eXaDrums', ChucK's and Kivy's own
+file names."""
 
 import numpy as np
 import pytest
@@ -32,6 +33,19 @@ from rtsim.training.data.loaders.packaged import label_name, packaged_rows
     ("exadrums", "RideBell", ("drum", "cymbal")),
     ("exadrums", "Crash_High", ("drum", "cymbal")),
     ("exadrums", "Data/data/out", None),
+    ("chuck", "data/hihat-open", ("drum", "hihat")),
+    ("chuck", "data/snare-chili", ("drum", "snare")),
+    ("chuck", "book/digital-artists/audio/clap_01", ("drum", "clap")),
+    ("chuck", "book/digital-artists/audio/cowbell_01", ("drum", "perc")),
+    ("chuck", "book/digital-artists/audio/click_01", None),
+    ("chuck", "book/digital-artists/audio/stereo_fx_01", None),
+    ("chuck", "book/digital-artists/chapter4/audio/kick_01", None),  # a copy of audio/'s
+    ("chuck", "special/geetar", None),
+    ("kivy", "12911_sweet_trip_mm_hat_cl", ("drum", "hihat")),
+    ("kivy", "12914_sweet_trip_mm_kick_lo", ("drum", "kick")),
+    ("kivy", "12908_sweet_trip_mm_clap_hi", ("drum", "clap")),
+    ("kivy", "12923_sweet_trip_mm_metal_clave", ("drum", "perc")),
+    ("kivy", "12926_sweet_trip_mm_sweep_y", ("fx", "effect")),
 ])
 def test_names_give_labels(package, rel, expected):
     assert label_name(package, rel) == expected
@@ -66,6 +80,30 @@ def test_exadrums_is_one_kit_and_its_data_is_not_audio(tmp_path):
     assert {r["detail"] for r in rows} == {"cymbal", "kick", "snare"}
     with pytest.raises(ConfigError, match="apt-get install exadrums"):
         packaged_rows("exadrums", tmp_path / "nope")
+
+
+def test_chuck_reads_its_two_sets_once_and_kivy_is_one_pack(tmp_path):
+    book = "book/digital-artists"
+    for rel in ("data/hihat-open.wav", "data/kick.wav", f"{book}/audio/kick_01.wav",
+                f"{book}/audio/cowbell_01.wav", f"{book}/chapter4/audio/kick_01.wav",
+                f"{book}/audio/click_01.wav"):
+        _write(tmp_path / "chuck" / rel)
+    rows = packaged_rows("chuck", tmp_path / "chuck")
+    got = {r["path"].split("examples/")[-1].split("chuck/")[-1]: r for r in rows}
+    assert sorted(got) == [f"{book}/audio/cowbell_01.wav", f"{book}/audio/kick_01.wav",
+                           "data/hihat-open.wav", "data/kick.wav"]
+    assert got["data/kick.wav"]["group"] == "chuck:data"
+    assert got[f"{book}/audio/kick_01.wav"]["group"] == "chuck:book"
+    assert got[f"{book}/audio/cowbell_01.wav"]["detail"] == "cowbell"
+    for rel in ("12911_sweet_trip_mm_hat_cl.wav", "12923_sweet_trip_mm_metal_clave.wav"):
+        _write(tmp_path / "kivy" / rel)
+    rows = packaged_rows("kivy", tmp_path / "kivy")
+    assert [(r["label"], r["detail"], r["group"]) for r in rows] == [
+        ("hihat", "hihat", "kivy:sweet_trip"), ("perc", "claves", "kivy:sweet_trip")]
+    with pytest.raises(ConfigError, match="apt-get install chuck-data"):
+        packaged_rows("chuck", tmp_path / "nope")
+    with pytest.raises(ConfigError, match="apt-get install python-kivy-examples"):
+        packaged_rows("kivy", tmp_path / "nope")
 
 
 def test_unknown_missing_and_reserved_are_refused(tmp_path):

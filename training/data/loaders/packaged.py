@@ -10,7 +10,14 @@ Three packages hold recorded (and some synthesised) one-shots under free licence
   presets are synthesis parameters, not audio, and are not read;
 - ``exadrums`` (``/usr/share/exadrums``, WAV, BSD-3-Clause): the eXaDrums drum module's
   default kit, eight recorded acoustic hits (kick, snare, hi-hat, two toms, crash, ride
-  edge and bell), one group.
+  edge and bell), one group;
+- ``chuck-data`` (``/usr/share/doc/chuck-data/examples``, WAV, GPL-2+): the drum hits
+  ChucK's examples play, two sets: ``data/`` (kick, two hi-hats, three snares) and the
+  book *Programming for Musicians and Digital Artists*' ``audio/`` (kicks, snares,
+  hi-hats, clap, cowbell); the book's chapter folders repeat those files and are not read;
+- ``python-kivy-examples`` (``/usr/share/kivy-examples/audio``, WAV, MIT): a drum
+  machine's hits from freesound's "sweet trip" pack (three kicks, three claps, a closed
+  hat, a metal clave), one group; its sweeps and modulated blips are effects.
 
 :func:`packaged_rows` turns a package into rows of the one-shot table
 (``path, label, kind, group, source, detail``; see :mod:`rtsim.training.data.oneshots`): a drum
@@ -34,6 +41,8 @@ PACKAGES = {
     "sonic-pi": Path("/usr/share/sonic-pi/samples"),
     "lmms": Path("/usr/share/lmms/samples"),
     "exadrums": Path("/usr/share/exadrums"),
+    "chuck": Path("/usr/share/doc/chuck-data/examples"),
+    "kivy": Path("/usr/share/kivy-examples/audio"),
 }
 """Package short names and where Debian installs their samples."""
 
@@ -86,6 +95,21 @@ _RULES: dict[str, list[tuple[str, str, str | None]]] = {
         (r"^Tom", "drum", "tom"),
         (r"^(Crash|Ride)", "drum", "cymbal"),
     ],
+    "chuck": [
+        (r"^(?!data/|book/digital-artists/audio/)|click_|stereo_fx", "skip", None),
+        (r"/kick", "drum", "kick"),
+        (r"/snare", "drum", "snare"),
+        (r"/hihat", "drum", "hihat"),
+        (r"/clap", "drum", "clap"),
+        (r"/cowbell", "drum", "perc"),
+    ],
+    "kivy": [
+        (r"_kick_", "drum", "kick"),
+        (r"_clap_", "drum", "clap"),
+        (r"_hat_", "drum", "hihat"),
+        (r"_clave", "drum", "perc"),
+        (r"_(kwik_mod|sweep)_", "fx", "effect"),
+    ],
 }
 
 # the instrument of a "perc" sample (the ``detail`` column), as for GM's percussion keys
@@ -93,7 +117,7 @@ _PERC_DETAIL = [
     (r"tabla_", "tabla"), (r"cowbell", "cowbell"), (r"triangle", "triangle"),
     (r"elec_wood|drums/wood", "woodblock"), (r"perc_(bell|till)", "bell"),
     (r"glitch_perc", "glitch"), (r"rim|sidestick", "rim"), (r"shaker", "shaker"),
-    (r"drums/clav", "claves"),
+    (r"drums/clav|_clave", "claves"),
 ]
 
 _AUDIO = (".wav", ".flac", ".ogg")
@@ -117,6 +141,10 @@ def _group(package: str, rel: str) -> str:
         return f"{package}:{stem.split('_', 1)[0]}"
     if package == "exadrums":
         return f"{package}:default"  # one kit
+    if package == "kivy":
+        return f"{package}:sweet_trip"  # one pack
+    if package == "chuck":
+        return f"{package}:{rel.split('/', 1)[0]}"  # data/ or book/
     return f"{package}:{re.sub(r'[_0-9]+$', '', stem)}"
 
 
@@ -135,7 +163,8 @@ def packaged_rows(package: str, root: str | Path | None = None) -> list[dict]:
     if any(r in str(base).lower() for r in RESERVED):
         raise ConfigError(f"{base} is a reserved test set and is never read for training")
     if not base.is_dir():
-        deb = {"sonic-pi": "sonic-pi-samples", "lmms": "lmms-common"}.get(package, package)
+        deb = {"sonic-pi": "sonic-pi-samples", "lmms": "lmms-common", "chuck": "chuck-data",
+               "kivy": "python-kivy-examples"}.get(package, package)
         raise ConfigError(f"{package} samples: folder {str(base)!r} is missing "
                           f"(apt-get install {deb})")
     rows = []
