@@ -11,10 +11,12 @@ from rtsim.errors import ConfigError
 from rtsim.training.losses import (
     ConditionalAdversary,
     MaskedTripletLoss,
+    ProxySoftmaxLoss,
     TripletBatch,
     TripletMarginLoss,
     TwoMarginContrastiveLoss,
     grad_reverse,
+    proxy_softmax_loss,
 )
 
 
@@ -257,3 +259,38 @@ def test_the_adversary_checks_its_arguments():
         ConditionalAdversary(4, 3, 1)
     with pytest.raises(ConfigError, match="weight=0"):
         ConditionalAdversary(4, 3, 2, weight=0)
+
+
+def test_proxy_softmax_matches_a_plain_loop():
+    torch.manual_seed(0)
+    z, proxies = torch.randn(6, 5), torch.randn(3, 5)
+    labels = torch.tensor([0, 1, 2, 2, 1, 0])
+    want = 0.0
+    for zi, yi in zip(z, labels, strict=True):
+        cos = [float(torch.dot(zi, p) / (zi.norm() * p.norm())) for p in proxies]
+        logits = [c / 0.1 for c in cos]
+        want += -(logits[yi] - math.log(sum(math.exp(v) for v in logits)))
+    got = proxy_softmax_loss(z, proxies, labels, temperature=0.1)
+    assert abs(float(got) - want / len(z)) < 1e-5
+
+
+def test_proxies_learn_the_classes_and_check_their_arguments():
+    torch.manual_seed(0)
+    labels = torch.arange(90) % 3
+    z = torch.nn.functional.one_hot(labels, 3).float() + 0.1 * torch.randn(90, 3)
+    loss_fn = ProxySoftmaxLoss(3, 3, temperature=0.1, seed=1)
+    first = float(loss_fn(z, labels))
+    opt = torch.optim.Adam(loss_fn.parameters(), lr=0.05)
+    for _ in range(200):
+        opt.zero_grad()
+        loss = loss_fn(z, labels)
+        loss.backward()
+        opt.step()
+    assert float(loss) < 0.1 < first
+    best = (torch.nn.functional.normalize(z) @ torch.nn.functional.normalize(
+        loss_fn.proxies.detach()).T).argmax(1)
+    assert bool((best == labels).all())
+    with pytest.raises(ConfigError, match="needs >= 2 classes"):
+        ProxySoftmaxLoss(4, 1)
+    with pytest.raises(ConfigError, match="temperature=0"):
+        ProxySoftmaxLoss(4, 3, temperature=0)

@@ -210,6 +210,26 @@ def test_a_bad_augmentation_field_is_named_before_any_audio_is_read(tmp_path, mo
         make_task(_cfg(tmp_path, missing, loss='augment = { p_eq = "often" }'), progress=False)
 
 
+def test_class_proxies_train_beside_the_network_and_stay_out_of_the_weights(
+        tiny_package, tmp_path, monkeypatch):
+    monkeypatch.setenv("RTSIM_CACHE", str(tmp_path / "cache"))
+    cfg = _cfg(tmp_path, tiny_package, loss="proxy = 0.5\nproxy_temperature = 0.1")
+    task = make_task(cfg, progress=False)
+    assert task.proxy is not None and task.proxy.proxies.shape == (
+        len(task.clips.classes), task.spec.dim)
+    model = task.build_model()
+    groups = task.param_groups(model)
+    assert [len(g["params"]) for g in groups] == [len(list(model.parameters())), 1]
+    task.loss(model, 0, np.random.default_rng(0), "cpu").backward()
+    assert task.proxy.proxies.grad.abs().sum() > 0
+    run = tmp_path / "run"
+    assert train(task, cfg, run, progress=False).steps == 4
+    assert get(str(run)).load().spec.name == "sample"   # the weights: the network alone
+    assert make_task(_cfg(tmp_path, tiny_package), progress=False).proxy is None
+    with pytest.raises(ConfigError, match="proxy=-1.0 must be >= 0"):
+        SampleLoss(proxy=-1.0)
+
+
 def test_a_source_adversary_trains_beside_the_network_and_stays_out_of_the_weights(
         tiny_package, tmp_path, monkeypatch):
     monkeypatch.setenv("RTSIM_CACHE", str(tmp_path / "cache"))

@@ -10,10 +10,12 @@ from rtsim.training.losses.batch_all import (
 from rtsim.training.losses.batch_hard import BatchHardTripletLoss
 from rtsim.training.losses.contrastive import TwoMarginContrastiveLoss
 from rtsim.training.losses.masked_triplet import MaskedTripletLoss
+from rtsim.training.losses.proxy import ProxySoftmaxLoss, proxy_softmax_loss
 from rtsim.training.losses.supcon import SupConLoss, supcon_loss
 from rtsim.training.losses.triplet import TripletMarginLoss
 
 __all__ = ["TripletBatch", "distances", "pairwise_distances", "TwoMarginContrastiveLoss",
            "TripletMarginLoss", "MaskedTripletLoss", "BatchHardTripletLoss",
            "BatchAllTripletLoss", "MaskedBatchAllTripletLoss", "batch_all_triplet_loss",
-           "SupConLoss", "supcon_loss", "ConditionalAdversary", "grad_reverse"]
+           "SupConLoss", "supcon_loss", "ConditionalAdversary", "grad_reverse",
+           "ProxySoftmaxLoss", "proxy_softmax_loss"]

@@ -23,7 +23,9 @@ sources to leave out (one, or several comma-separated: leave-one-source-out);
 ``[data] validation_fraction`` holds out kits and programs (by group); ``[loss]
 adversary`` (> 0) adds a class-conditional source adversary through gradient reversal
 (:class:`~rtsim.training.losses.ConditionalAdversary`, that weight): the network is pushed
-to keep no trace, within a class, of which source a sound came from. Validation score:
+to keep no trace, within a class, of which source a sound came from; ``[loss] proxy``
+(> 0) adds, at that weight, a normalised softmax over one learned proxy per class
+(:class:`~rtsim.training.losses.ProxySoftmaxLoss`, ``proxy_temperature``). Validation score:
 mean of 5-NN drum-class accuracy (kick, snare, hihat, tom, cymbal, clap) with the
 query's kit excluded and 5-NN family accuracy with its program excluded.
 """
@@ -46,7 +48,7 @@ from rtsim.features import make_frontend
 from rtsim.training.augment import AugmentConfig, augment, vorbis_roundtrip
 from rtsim.training.data.oneshots import DRUM_CLASSES, onset_index
 from rtsim.training.eval.metrics import knn_accuracy
-from rtsim.training.losses import ConditionalAdversary, SupConLoss
+from rtsim.training.losses import ConditionalAdversary, ProxySoftmaxLoss, SupConLoss
 from rtsim.training.samplers import StratifiedMPerClassSampler
 from rtsim.training.tasks.notes import split_keys
 
@@ -332,6 +334,11 @@ class SampleTask:
             int(self.arch_kwargs["dim"]), len(self.clips.classes), len(self.clips.sources),
             weight=cfg.loss.adversary) if cfg.loss.adversary > 0 and len(trained) > 1
             else None)
+        self.proxy_weight = float(cfg.loss.proxy)
+        self.proxy = (ProxySoftmaxLoss(int(self.arch_kwargs["dim"]), len(self.clips.classes),
+                                       temperature=cfg.loss.proxy_temperature,
+                                       seed=cfg.train.seed)
+                      if self.proxy_weight > 0 else None)
 
     def build_model(self) -> torch.nn.Module:
         """A fresh network."""
@@ -341,15 +348,16 @@ class SampleTask:
         return make_net(SampleNet, self.arch_kwargs)
 
     def param_groups(self, model) -> list[dict]:
-        """The network's parameters, and the source adversary's when there is one.
+        """The network's parameters, then the source adversary's and the class proxies'.
 
-        The adversary lives in the task, not in the weights: it is a training device only
-        (a resumed run starts it afresh).
+        Those two (each only when configured) live in the task, not in the weights: they
+        are training devices only (a resumed run starts them afresh).
         """
         groups = [{"params": list(model.parameters())}]
-        if self.adversary is not None:
-            self.adversary.to(next(model.parameters()).device)
-            groups.append({"params": list(self.adversary.parameters())})
+        for extra in (self.adversary, self.proxy):
+            if extra is not None:
+                extra.to(next(model.parameters()).device)
+                groups.append({"params": list(extra.parameters())})
         return groups
 
     def loss(self, model, batch: int, rng: np.random.Generator, device) -> torch.Tensor:
@@ -369,6 +377,8 @@ class SampleTask:
             sources = torch.tensor([self._source_ids[s] for s in
                                     self.clips.train_set.sources[idx]], device=device)
             loss = loss + self.adversary(z, labels, sources)
+        if self.proxy is not None:
+            loss = loss + self.proxy_weight * self.proxy(z, labels)
         return loss
 
     def validate(self, model, device) -> dict[str, float]:

@@ -106,10 +106,17 @@ class SampleLoss:
     spread: tuple[str, ...] = ()
     # weight of a class-conditional source adversary through gradient reversal (0: none)
     adversary: float = 0.0
+    # weight of a normalised softmax over learned class proxies beside SupCon (0: none)
+    proxy: float = 0.0
+    proxy_temperature: float = 0.05
 
     def __post_init__(self) -> None:
         if not self.adversary >= 0:
             raise ConfigError(f"[loss] adversary={self.adversary} must be >= 0 (0: none)")
+        if not self.proxy >= 0:
+            raise ConfigError(f"[loss] proxy={self.proxy} must be >= 0 (0: none)")
+        if not self.proxy_temperature > 0:
+            raise ConfigError(f"[loss] proxy_temperature={self.proxy_temperature} must be > 0")
         extra = sorted(set(self.classes) - {"drum", "perc", "note"})
         if extra:
             raise ConfigError(f"[loss] classes has unknown group(s) {extra}; known: "
