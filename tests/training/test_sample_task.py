@@ -216,7 +216,7 @@ def test_class_proxies_train_beside_the_network_and_stay_out_of_the_weights(
     cfg = _cfg(tmp_path, tiny_package, loss="proxy = 0.5\nproxy_temperature = 0.1")
     task = make_task(cfg, progress=False)
     assert task.proxy is not None and task.proxy.proxies.shape == (
-        len(task.clips.classes), task.spec.dim)
+        len(task.clips.classes), int(task.arch_kwargs["dim"]))
     model = task.build_model()
     groups = task.param_groups(model)
     assert [len(g["params"]) for g in groups] == [len(list(model.parameters())), 1]
