@@ -405,9 +405,7 @@ def plan_drumsynth(root: str | os.PathLike = DRUMSYNTH_DIR, *,
 
 def _render_row(job: tuple[str, str, int]) -> str | None:
     """Render one preset to a WAV; its path, or None when it is silent or unreadable."""
-    import soundfile as sf
-
-    from rtsim.audio.resample import resample
+    from rtsim.training.data.oneshots import write_hit
 
     preset, path, sr = job
     try:
@@ -416,12 +414,9 @@ def _render_row(job: tuple[str, str, int]) -> str | None:
     except (ConfigError, ValueError, OSError) as exc:
         log.warning("leaving out DrumSynth preset %s: %s", preset, exc)
         return None
-    if sr != FS:
-        y = resample(y, sr_in=FS, sr_out=sr)
-    if not np.isfinite(y).all() or np.abs(y).max() < 1e-3:
+    if not write_hit(path, y, sr_in=FS, sr=sr):
         log.warning("leaving out DrumSynth preset %s: silent", preset)
         return None
-    sf.write(path, np.clip(y, -1, 1), sr, subtype="PCM_16")
     return path
 
 

@@ -39,7 +39,7 @@ from rtsim.training.data.sf2 import drum_kits, presets
 
 __all__ = ["DRUM_CLASS", "DRUM_CLASSES", "PERC_KIND", "COLUMNS", "KIT_EXCLUDE", "KIT_SETS",
            "AVL_KEYS", "plan_oneshots", "plan_kit", "render_oneshots", "read_labels",
-           "write_labels", "onset_index"]
+           "write_labels", "write_hit", "onset_index"]
 
 log = logging.getLogger(__name__)
 
@@ -267,6 +267,23 @@ def start_render(out: str | os.PathLike, rows: list[dict]) -> Path:
     for r in rows:
         r["path"] = f"audio/{r['name']}.wav"
     return out
+
+
+def write_hit(path: str | os.PathLike, y: np.ndarray, *, sr_in: int, sr: int,
+              floor: float = 1e-3) -> bool:
+    """Write one rendered or converted hit as 16-bit WAV at ``sr`` (resampled from ``sr_in``).
+
+    Returns False, writing nothing, when ``y`` is non-finite or silent (peak below
+    ``floor``, -60 dBFS): the caller leaves that row out.
+    """
+    from rtsim.audio.resample import resample
+
+    if sr != sr_in:
+        y = resample(y, sr_in=sr_in, sr_out=sr)
+    if not np.isfinite(y).all() or np.abs(y).max() < floor:
+        return False
+    sf.write(path, np.clip(y, -1, 1), sr, subtype="PCM_16")
+    return True
 
 
 def finish_render(out: Path, kept: list[dict], meta: dict) -> None:

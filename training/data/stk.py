@@ -18,7 +18,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 
 from rtsim.errors import ConfigError
 
@@ -81,23 +80,19 @@ def render_stk(out: str | os.PathLike, *, root: str | os.PathLike = STK_DIR,
                source: str = "stk", sr: int = 22050) -> Path:
     """Write STK's drum hits under ``out`` as 16-bit WAV at ``sr`` with their labels.
 
-    Silent files (all zeros) are left out with a warning.
+    Silent files (peak below -60 dBFS, as for DrumSynth's presets) are left out with a
+    warning.
     """
-    from rtsim.audio.resample import resample
-    from rtsim.training.data.oneshots import finish_render, start_render
+    from rtsim.training.data.oneshots import finish_render, start_render, write_hit
 
     rows = plan_stk(root, source=source)
     out = start_render(out, rows)
     kept = []
     for r in rows:
-        y = read_rawwave(r["rawwave"])
-        if not np.abs(y).max() > 0:
+        if write_hit(out / r["path"], read_rawwave(r["rawwave"]), sr_in=RAWWAVE_SR, sr=sr):
+            kept.append(r)
+        else:
             log.warning("STK rawwave %s is silent; left out", r["rawwave"])
-            continue
-        if sr != RAWWAVE_SR:
-            y = resample(y, sr_in=RAWWAVE_SR, sr_out=sr)
-        sf.write(out / r["path"], np.clip(y, -1.0, 32767 / 32768), sr, subtype="PCM_16")
-        kept.append(r)
     finish_render(out, kept, {"soundfont": "stk", "root": os.fspath(root), "source": source,
                               "sr": sr, "rendered": len(rows)})
     log.info("wrote %d STK drum hits to %s", len(kept), out)
