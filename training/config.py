@@ -33,7 +33,10 @@ from typing import Any
 from rtsim.config import build, merge, read_toml
 from rtsim.errors import ConfigError
 
-__all__ = ["TrainConfig", "Schedule", "TrainFile", "load_train_config"]
+__all__ = ["TrainConfig", "Schedule", "TrainFile", "load_train_config", "FRONTEND_TASKS"]
+
+FRONTEND_TASKS = frozenset({"sample"})
+"""Tasks whose embedder's front end a ``[model] frontend`` table may change."""
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,7 @@ class TrainConfig:
 
     task: str
     kwargs: dict[str, Any] = field(default_factory=dict)
+    frontend: dict[str, Any] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)
     train: Schedule = field(default_factory=Schedule)
     loss: Any = None  # the task's typed [loss] table (rtsim.training.tasks.tables)
@@ -144,10 +148,16 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class ModelTable:
-    """``[model]``: the task (``rtsim.training.tasks.<task>``) and its architecture."""
+    """``[model]``: the task (``rtsim.training.tasks.<task>``) and its architecture.
+
+    ``frontend`` overrides fields of the embedder's front end (``{ sr = 44100, n_fft =
+    2048, hop_length = 512 }``), for the tasks in :data:`FRONTEND_TASKS`; the run's
+    ``spec.json`` records the front end it was trained with.
+    """
 
     task: str
     kwargs: dict[str, Any] = field(default_factory=dict)
+    frontend: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -202,5 +212,9 @@ def load_train_config(path: str | Path, *, overrides: dict[str, Any] | None = No
         raise ConfigError(f"{p}: {exc}") from None
     data = {k: v for k, v in dataclasses.asdict(f.data).items() if v is not None}
     evals = {k: v for k, v in dataclasses.asdict(f.eval).items() if v is not None}
-    return TrainConfig(task=f.model.task, kwargs=dict(f.model.kwargs), data=data,
+    if f.model.frontend and f.model.task not in FRONTEND_TASKS:
+        raise ConfigError(f"{p}: [model] frontend is read by the tasks {sorted(FRONTEND_TASKS)}"
+                          f" only, not {f.model.task!r}")
+    return TrainConfig(task=f.model.task, kwargs=dict(f.model.kwargs),
+                       frontend=dict(f.model.frontend), data=data,
                        train=f.train, loss=loss, eval=evals, source=p.read_text())

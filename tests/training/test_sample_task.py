@@ -49,11 +49,12 @@ def tiny_package(tmp_path_factory):
     return root
 
 
-def _cfg(tmp_path, root, leave_out="", loss="", train=None):
+def _cfg(tmp_path, root, leave_out="", loss="", train=None, model=""):
     p = tmp_path / "train.toml"
     p.write_text(f"""
 [model]
 task = "sample"
+{model}
 [model.kwargs]
 channels = [4, 8, 8, 8]
 hidden = 16
@@ -104,6 +105,36 @@ def test_a_short_run_is_an_embedder(tiny_package, tmp_path, monkeypatch):
     assert emb.spec.name == "sample" and emb.spec.metric == "cosine"
     out = emb(np.zeros((3, 64, 64), np.float32) + np.linspace(0, 3, 64, dtype=np.float32))
     assert out.shape == (3, 8) and np.allclose(np.linalg.norm(out, axis=1), 1, atol=1e-5)
+
+
+def test_a_frontend_table_trains_and_records_another_rate(tiny_package, tmp_path, monkeypatch):
+    monkeypatch.setenv("RTSIM_CACHE", str(tmp_path / "cache"))
+    cfg = _cfg(tmp_path, tiny_package,
+               model="frontend = { sr = 44100, n_fft = 2048, hop_length = 512 }")
+    task = make_task(cfg, progress=False)
+    assert task.clips.sr == 44100 and task.spec.frontend.n_fft == 2048
+    # the same 0.74 s window at twice the rate; the clips are read at the new rate
+    assert task.clips.span == 63 * 512 + 2048
+    assert task.clips.train_set.audio.shape[1] == int(1.5 * 44100)
+    run = tmp_path / "run"
+    train(task, cfg, run, progress=False)
+    spec = json.loads((run / "spec.json").read_text())
+    assert spec["frontend"]["sr"] == 44100 and spec["frontend"]["hop_length"] == 512
+    emb = get(str(run)).load()
+    assert emb.spec.frontend.sr == 44100 and emb.spec.frontend.fmin == SPEC.frontend.fmin
+    assert SPEC.frontend.sr == 22050  # the shipped spec is untouched
+
+
+def test_a_frontend_table_names_its_unknown_fields_and_other_tasks_refuse_it(
+        tiny_package, tmp_path, monkeypatch):
+    monkeypatch.setenv("RTSIM_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(ConfigError, match=r"unknown field\(s\) \['rate'\]"):
+        make_task(_cfg(tmp_path, tiny_package, model="frontend = { rate = 44100 }"),
+                  progress=False)
+    p = tmp_path / "timbre.toml"
+    p.write_text('[model]\ntask = "timbre"\nfrontend = { sr = 44100 }\n')
+    with pytest.raises(ConfigError, match="frontend is read by the tasks.*not 'timbre'"):
+        load_train_config(p)
 
 
 def test_leave_out_must_name_a_source(tiny_package, tmp_path, monkeypatch):

@@ -32,6 +32,7 @@ query's kit excluded and 5-NN family accuracy with its program excluded.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -52,7 +53,8 @@ from rtsim.training.losses import ConditionalAdversary, ProxySoftmaxLoss, SupCon
 from rtsim.training.samplers import StratifiedMPerClassSampler
 from rtsim.training.tasks.notes import split_keys
 
-__all__ = ["SampleTask", "ClipViews", "Clips", "source_rows", "load_clips", "window_frames"]
+__all__ = ["SampleTask", "ClipViews", "Clips", "source_rows", "load_clips", "window_frames",
+           "with_frontend"]
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +176,28 @@ def augment_chains(base: dict, overrides: dict) -> dict:
         chains[key] = build(AugmentConfig, {**base, **inherited, **over},
                             f"loss.augment_for.{key}")
     return chains
+
+
+def with_frontend(spec, overrides: dict):
+    """``spec`` with the front-end fields of ``overrides`` (``[model] frontend``) changed.
+
+    Raises
+    ------
+    ConfigError
+        A field the front end does not have, or a value it refuses.
+    """
+    if not overrides:
+        return spec
+    fields = {f.name for f in dataclasses.fields(spec.frontend)}
+    unknown = sorted(set(overrides) - fields)
+    if unknown:
+        raise ConfigError(f"[model] frontend: unknown field(s) {unknown}; "
+                          f"{type(spec.frontend).__name__} has {sorted(fields)}")
+    try:
+        frontend = dataclasses.replace(spec.frontend, **overrides)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"[model] frontend {overrides}: {exc}") from None
+    return dataclasses.replace(spec, frontend=frontend)
 
 
 def window_frames(frontend, x: np.ndarray, window: int) -> np.ndarray:
@@ -308,10 +332,10 @@ class SampleTask:
     def __init__(self, cfg, *, progress: bool = True) -> None:
         from rtsim.models.sample import ARCH_KWARGS, SPEC
 
-        self.spec = SPEC
+        self.spec = with_frontend(SPEC, cfg.frontend)
         self.architecture = "rtsim.models.sample.net:SampleNet"
         self.arch_kwargs = {**ARCH_KWARGS, **cfg.kwargs}
-        self.clips = ClipViews(cfg.data.get("train"), spec=SPEC,
+        self.clips = ClipViews(cfg.data.get("train"), spec=self.spec,
                                leave_out=cfg.data.get("leave_out"),
                                validation_fraction=cfg.data.get("validation_fraction", 0.15),
                                augment=cfg.loss.augment, augment_for=cfg.loss.augment_for,
