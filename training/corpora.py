@@ -30,7 +30,8 @@ def corpus_name(spec: dict[str, Any]) -> str:
     name = f"{kind}-{d.get('soundfont', 'fluidr3')}-seed{d.get('seed', 0)}-n{d['size']}"
     extra = [f"sr{d['sr']}" if d["sr"] != _DEFAULTS[kind]["sr"] else "",
              f"s{d['seconds']:g}" if d["seconds"] != _DEFAULTS[kind]["seconds"] else "",
-             "v{}-{}".format(*d["singers"]) if d.get("singers") else ""]
+             "v{}-{}".format(*d["singers"]) if d.get("singers") else "",
+             "bands" if d.get("bands") else ""]
     return "-".join([name, *[e for e in extra if e]])
 
 
@@ -59,7 +60,8 @@ def ensure_corpus(spec: dict[str, Any], *, progress: bool = True, workers: int =
     else:
         from rtsim.training.data.songs import render_songs
 
-        render_songs(folder, singers=spec.get("singers"), **common)
+        render_songs(folder, singers=spec.get("singers"), bands=bool(spec.get("bands")),
+                     **common)
     return folder
 
 

@@ -186,6 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--singers", metavar="LO:HI",
                         help="songs: add a sung vocal stem, singers drawn from the catalogue's "
                         "LO..HI-1 (festival and espeak-ng voices)")
+    render.add_argument("--bands", action="store_true",
+                        help="songs with --singers: each singer's own band plays its pieces "
+                        "(programs, tempo, keys)")
     render.add_argument("--no-progress", action="store_true")
     render.add_argument("--source", help="oneshots: source name in labels.csv (default: "
                         "the soundfont's)")

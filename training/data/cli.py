@@ -19,8 +19,8 @@ def cmd_render(args: argparse.Namespace) -> int:
 
     Reads ``kind`` (``"notes"`` or ``"songs"``), ``out``, and the optional ``soundfont``
     (path or short name), ``seed``, ``size``, ``workers``, ``sr``, ``seconds``,
-    ``midi_only`` and ``singers`` (songs) and ``no_progress``; options left None take the kind's
-    defaults (notes: 1000 × 4 s at 16 kHz; songs: 100 × 64 s at 22.05 kHz).
+    ``midi_only``, ``singers`` and ``bands`` (songs) and ``no_progress``; options left None
+    take the kind's defaults (notes: 1000 × 4 s at 16 kHz; songs: 100 × 64 s at 22.05 kHz).
     """
     kind = getattr(args, "kind", None)
     if kind == "oneshots":
@@ -45,7 +45,8 @@ def cmd_render(args: argparse.Namespace) -> int:
         from rtsim.training.data.songs.render import render_songs
 
         out = render_songs(args.out, midi_only=opt("midi_only", False),
-                           singers=_singers(opt("singers", None)), **common)
+                           singers=_singers(opt("singers", None)),
+                           bands=opt("bands", False), **common)
     print(f"{out}: {common['size']} {kind} of {common['seconds']:g} s at {common['sr']} Hz "
           f"in {time.perf_counter() - start:.1f} s")
     return 0

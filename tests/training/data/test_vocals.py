@@ -183,3 +183,53 @@ def test_singers_have_home_genres_and_their_styles():
     jazz = [singer(k) for k in range(CATALOGUE) if singer(k).genres[0] == "jazz"]
     rock = [singer(k) for k in range(CATALOGUE) if singer(k).genres[0] == "rock"]
     assert min(s.vibrato_cents for s in jazz) > max(s.vibrato_cents for s in rock)
+
+
+def test_a_singers_band_plays_all_its_pieces_and_leaves_the_singer_unchanged(tmp_path):
+    import yaml
+
+    from rtsim.training.data.songs import render_songs
+    from rtsim.training.data.songs.plan import plan_song
+    from rtsim.training.data.songs.singers import band
+    from rtsim.training.data.songs.theory import KEY_NAMES
+
+    common = dict(seed=3, size=24, seconds=8.0, midi_only=True, progress=False, workers=1,
+                  singers=(0, 4))
+    plain = render_songs(tmp_path / "plain", **common)
+    banded = render_songs(tmp_path / "bands", bands=True, **common)
+    by_singer: dict = {}
+    for i in range(24):
+        name = f"Track{i + 1:05d}/metadata.yaml"
+        a = yaml.safe_load((plain / name).read_text())["rtsim"]
+        b = yaml.safe_load((banded / name).read_text())["rtsim"]
+        # the same singer, genre, mood and roles; the band's programs, tempo and key
+        assert a["singer"] == b["singer"] and a["vocal"] == b["vocal"]
+        assert (a["genre"], a["mood"], list(a["programs"])) == \
+            (b["genre"], b["mood"], list(b["programs"]))
+        k = int(b["singer"].removeprefix("singer"))
+        own = band(k)
+        assert b["programs"] == {r: own.programs[r] for r in b["programs"]}
+        assert b["key"] in {KEY_NAMES[t] for t in own.keys}
+        lo, hi = plan_song(seed=3, index=i).style.tempo
+        assert lo <= b["tempo_bpm"] <= hi
+        by_singer.setdefault(k, set()).add(b["key"])
+        # without bands, a piece's plan is its own (the renderer's old corpora unchanged)
+        assert a["programs"] == plan_song(seed=3, index=i).programs
+    assert len(by_singer) == 4 and all(len(keys) <= 3 for keys in by_singer.values())
+    assert band(0) == band(0) and band(0) != band(1)
+
+
+def test_bands_need_singers(tmp_path):
+    from rtsim.training.data.songs import render_songs
+
+    with pytest.raises(ConfigError, match="bands needs singers"):
+        render_songs(tmp_path, size=1, seconds=4.0, bands=True, progress=False)
+
+
+def test_a_banded_corpus_is_cached_apart_from_its_plain_twin():
+    from rtsim.training.corpora import corpus_name
+
+    spec = {"kind": "songs", "soundfont": "fluidr3", "seed": 10, "size": 240,
+            "seconds": 30.0, "singers": [0, 64]}
+    assert corpus_name(spec) == "songs-fluidr3-seed10-n240-s30-v0-64"
+    assert corpus_name({**spec, "bands": True}) == "songs-fluidr3-seed10-n240-s30-v0-64-bands"

@@ -8,6 +8,7 @@ programs are drawn independently; programs lean towards the preset's favourites.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +17,7 @@ from rtsim.training.data.gm import DRUM_KITS, program_name
 from rtsim.training.data.songs.styles import FAVOURITE_P, MOODS, PRESETS, ROLE_POOLS, Style
 from rtsim.training.data.songs.theory import KEY_NAMES, PROGRESSIONS, roman
 
-__all__ = ["EXTRA_P", "SongPlan", "labels", "plan_song"]
+__all__ = ["EXTRA_P", "SongPlan", "labels", "plan_song", "with_band"]
 
 EXTRA_P = 0.6
 """Chance that a piece has an ``extra`` stem."""
@@ -102,6 +103,21 @@ def plan_song(*, seed: int, index: int) -> SongPlan:
         bars_per_chord=int(_pick(rng, (1, 2))),
         raised_leading=bool(rng.random() < 0.5),
     )
+
+
+def with_band(plan: SongPlan, band, rng: np.random.Generator) -> SongPlan:
+    """``plan`` as its singer's band plays it (:class:`~.singers.Band`).
+
+    Every role the piece has takes the band's program; the tempo sits at the band's place
+    in the preset's range (± 8 % of the range); the tonic is one of the band's home keys.
+    Genre, mode, energy, parts and harmony stay the piece's own.
+    """
+    lo, hi = plan.style.tempo
+    place = float(np.clip(band.tempo + rng.normal(0.0, 0.08), 0.0, 1.0))
+    return dataclasses.replace(
+        plan, programs={r: int(band.programs[r]) for r in plan.programs},
+        tempo_bpm=int(round(lo + place * (hi - lo))),
+        tonic=int(band.keys[int(rng.integers(len(band.keys)))]))
 
 
 def labels(plan: SongPlan, *, seconds: float) -> dict:

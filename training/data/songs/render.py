@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 def render_songs(out: str | os.PathLike, *, soundfont: str | os.PathLike | None = None,
                  seed: int = 0, size: int = 100, sr: int = 22050, seconds: float = 64.0,
                  workers: int = 2, midi_only: bool = False, progress: bool = True,
-                 singers: tuple[int, int] | None = None) -> Path:
+                 singers: tuple[int, int] | None = None, bands: bool = False) -> Path:
     """Compose and render ``size`` multitrack pieces into Slakh2100's layout.
 
     Parameters
@@ -46,6 +46,9 @@ def render_songs(out: str | os.PathLike, *, soundfont: str | os.PathLike | None 
     singers : (int, int) or None
         Add a sung ``vocal`` stem to every piece, its singer drawn from the catalogue's
         ``[lo, hi)`` (``training/data/songs/singers.py``); None: no vocals.
+    bands : bool
+        With ``singers``: a singer's pieces are played by its own band (its programs, its
+        place in the tempo range, its home keys), as an artist's records share its band.
 
     Returns
     -------
@@ -60,17 +63,20 @@ def render_songs(out: str | os.PathLike, *, soundfont: str | os.PathLike | None 
         raise ConfigError(f"seconds={seconds!r} must be in 4..3600")
     if singers is not None:
         singers = _singer_range(singers)
+    elif bands:
+        raise ConfigError("bands belong to singers: bands needs singers = [lo, hi)")
     sf2 = str(resolve_soundfont(soundfont))
     if not midi_only:
         fluidsynth_path()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     jobs = [TrackJob(out=str(out), seed=seed, index=i, seconds=seconds, sr=sr, soundfont=sf2,
-                     midi_only=midi_only, singers=singers) for i in range(size)]
+                     midi_only=midi_only, singers=singers, bands=bool(bands))
+            for i in range(size)]
     run_jobs(make_track, jobs, workers=workers, description="songs", progress=progress)
     meta = {"kind": "songs", "seed": seed, "size": size, "sr": sr, "seconds": seconds,
             "soundfont": sf2, "midi_only": midi_only,
-            "singers": list(singers) if singers else None}
+            "singers": list(singers) if singers else None, "bands": bool(bands)}
     (out / "render.json").write_text(json.dumps(meta, indent=1) + "\n")
     log.info("wrote %d pieces to %s", size, out)
     return out

@@ -9,7 +9,10 @@ compression, a jazz singer's slow deep vibrato, breath and long glides, an elect
 singer's doubling and big room ...), each value drawn within that genre's ranges. A
 piece of genre ``g`` picks its singer with weight :meth:`Singer.affinity` (0.6 for the
 primary genre, 0.3 for the secondary, 0.025 for each other one), so every singer sings
-many pieces across several genres, and a split by singer (``singers = [lo, hi]`` in a
+many pieces across several genres. With ``bands`` (a corpus option) a singer also has
+its own band (:func:`band`): the programs of every role, a place in each genre's tempo
+range and a few home keys, which its pieces keep whatever their genre, as an artist's
+records share its band and production. A split by singer (``singers = [lo, hi]`` in a
 corpus table) holds whole artists out, as Kumar et al. split by artist.
 """
 
@@ -19,7 +22,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-__all__ = ["AFFINITY", "CATALOGUE", "GENRES", "GENRE_STYLES", "Singer", "VOICES", "singer"]
+__all__ = ["AFFINITY", "BAND_FAVOURITE_P", "Band", "CATALOGUE", "GENRES", "GENRE_STYLES",
+           "Singer", "VOICES", "band", "singer"]
 
 SEED = 7919
 _LANGS = ("en", "en-us", "en-gb-scotland", "de", "fr", "es", "it", "pt", "nl", "sv", "pl",
@@ -135,3 +139,39 @@ def singer(k: int) -> Singer:
         attack=float(rng.uniform(0.01, 0.06)), breath=u("breath"), tilt=u("tilt"),
         drive=drive, compress=u("compress"), double_ms=double, reverb=u("reverb"),
         room=u("room"))
+
+
+BAND_FAVOURITE_P = 0.7
+"""Chance that a band's program for a role is one of its singer's primary genre's favourites
+(otherwise any of the role's pool)."""
+
+
+@dataclass(frozen=True)
+class Band:
+    """A singer's band: what its pieces keep whatever their genre (``bands`` corpora)."""
+
+    programs: dict
+    """GM program of each role (``drums``: bank-128 kit)."""
+    tempo: float
+    """Place in a genre's tempo range, 0 (slowest) .. 1 (fastest)."""
+    keys: tuple[int, ...]
+    """Home tonics (0 = C), the keys its pieces are in."""
+
+
+def band(k: int) -> Band:
+    """The band of singer ``k``.
+
+    Drawn from ``default_rng([SEED, k, 1])``, so the singer's own fields (:func:`singer`)
+    are unchanged by it.
+    """
+    from rtsim.training.data.songs.styles import PRESETS, ROLE_POOLS, ROLES
+
+    who = singer(k)
+    style = next(s for s in PRESETS.values() if s.genre == who.genres[0])
+    rng = np.random.default_rng([SEED, k, 1])
+    programs = {}
+    for role in ROLES:
+        pool = style.favourites[role] if rng.random() < BAND_FAVOURITE_P else ROLE_POOLS[role]
+        programs[role] = int(pool[int(rng.integers(len(pool)))])
+    keys = tuple(sorted(int(t) for t in rng.choice(12, size=3, replace=False)))
+    return Band(programs=programs, tempo=float(rng.uniform(0.1, 0.9)), keys=keys)

@@ -13,7 +13,8 @@ Stems are rendered one fluidsynth call each (reverb and chorus on), trimmed to
 ``seconds``, brought to a per-role RMS level, then scaled together by ``overall_gain``
 so that the mix peaks at -1 dBFS at most; ``mix.flac`` is their sum. With ``singers``
 a piece also has a sung ``vocal`` stem (:mod:`.vocal`, ``inst_class: Vocals``), the last
-stem id, sung by a singer drawn from the catalogue range ``[lo, hi)``.
+stem id, sung by a singer drawn from the catalogue range ``[lo, hi)``; with ``bands`` too,
+the singer's own band plays the piece (its programs, tempo and keys).
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ from rtsim.training.data.gm import program_name, slakh_class
 from rtsim.training.data.midi import instrument_track
 from rtsim.training.data.songs.compose import CHANNELS, compose_song, form_bars, song_midi
 from rtsim.training.data.songs.groove import Feel
-from rtsim.training.data.songs.plan import SongPlan, labels, plan_song
-from rtsim.training.data.songs.singers import Singer, singer
+from rtsim.training.data.songs.plan import SongPlan, labels, plan_song, with_band
+from rtsim.training.data.songs.singers import Singer, band, singer
 from rtsim.training.data.songs.vocal import render_vocal, vocal_line
 
 __all__ = ["ROLE_LEVEL_DB", "TrackJob", "Vocal", "make_track", "stem_ids", "track_name",
@@ -56,6 +57,9 @@ class TrackJob:
     soundfont: str | None
     midi_only: bool
     singers: tuple[int, int] | None = None
+    bands: bool = False
+    """With ``singers``: each singer's pieces are played by its own band
+    (:func:`~.singers.band`)."""
 
 
 def track_name(index: int) -> str:
@@ -86,17 +90,25 @@ class Vocal:
     line: list
 
 
-def vocal_for(plan: SongPlan, *, seconds: float, singers: tuple[int, int]) -> Vocal:
-    """The singer (drawn from ``singers`` by its affinity for the genre) and line of ``plan``."""
+def vocal_for(plan: SongPlan, *, seconds: float, singers: tuple[int, int],
+              bands: bool = False) -> tuple[SongPlan, Vocal]:
+    """The singer (drawn from ``singers`` by its affinity for the genre) and line of ``plan``.
+
+    Returns the plan as it is played (with ``bands``, by the singer's band:
+    :func:`~.plan.with_band`; otherwise ``plan`` itself) and the vocal.
+    """
     lo, hi = singers
     rng = np.random.default_rng([plan.seed, plan.index, 77])
     w = np.array([singer(k).affinity(plan.genre) for k in range(lo, hi)])
-    who = singer(lo + int(rng.choice(hi - lo, p=w / w.sum())))
+    k = lo + int(rng.choice(hi - lo, p=w / w.sum()))
+    who = singer(k)
+    if bands:
+        plan = with_band(plan, band(k), np.random.default_rng([plan.seed, plan.index, 78]))
     feel = Feel(swing=plan.swing, unit=plan.style.swing_unit, energy=plan.energy, rng=rng,
                 jitter=0.01)
     line = vocal_line(bars=form_bars(plan, seconds=seconds), singer=who, tonic=plan.tonic,
                       mode=plan.mode, energy=plan.energy, feel=feel, rng=rng)
-    return Vocal(who, line)
+    return plan, Vocal(who, line)
 
 
 def _vocal_midi(files: dict, vocal: Vocal, *, end_beats: float) -> None:
@@ -164,9 +176,11 @@ def make_track(job: TrackJob) -> str:
     plan = plan_song(seed=job.seed, index=job.index)
     folder = Path(job.out) / track_name(job.index)
     (folder / "MIDI").mkdir(parents=True, exist_ok=True)
+    vocal = None
+    if job.singers:
+        plan, vocal = vocal_for(plan, seconds=job.seconds, singers=job.singers,
+                                bands=job.bands)
     song = compose_song(plan, seconds=job.seconds)
-    vocal = (vocal_for(plan, seconds=job.seconds, singers=job.singers)
-             if job.singers else None)
     files, ids = song_midi(song), stem_ids(plan, vocal=vocal is not None)
     if vocal is not None:
         _vocal_midi(files, vocal, end_beats=song.end_beats)
