@@ -12,7 +12,7 @@ primary genre, 0.3 for the secondary, 0.025 for each other one), so every singer
 many pieces across several genres. With ``bands`` (a corpus option) a singer also has
 its own band (:func:`band`): the programs of every role, a place in each genre's tempo
 range and a few home keys, which its pieces keep whatever their genre, as an artist's
-records share its band and production. A split by singer (``singers = [lo, hi]`` in a
+records share its band. A split by singer (``singers = [lo, hi]`` in a
 corpus table) holds whole artists out, as Kumar et al. split by artist.
 """
 
@@ -21,6 +21,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
+
+from rtsim.training.data.songs.styles import PRESETS, ROLE_POOLS, ROLES
 
 __all__ = ["AFFINITY", "BAND_FAVOURITE_P", "Band", "CATALOGUE", "GENRES", "GENRE_STYLES",
            "Singer", "VOICES", "band", "singer"]
@@ -164,8 +166,6 @@ def band(k: int) -> Band:
     Drawn from ``default_rng([SEED, k, 1])``, so the singer's own fields (:func:`singer`)
     are unchanged by it.
     """
-    from rtsim.training.data.songs.styles import PRESETS, ROLE_POOLS, ROLES
-
     who = singer(k)
     style = next(s for s in PRESETS.values() if s.genre == who.genres[0])
     rng = np.random.default_rng([SEED, k, 1])
