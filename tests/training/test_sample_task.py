@@ -128,8 +128,14 @@ def test_a_frontend_table_trains_and_records_another_rate(tiny_package, tmp_path
 def test_a_frontend_table_names_its_unknown_fields_and_other_tasks_refuse_it(
         tiny_package, tmp_path, monkeypatch):
     monkeypatch.setenv("RTSIM_CACHE", str(tmp_path / "cache"))
-    with pytest.raises(ConfigError, match=r"unknown field\(s\) \['rate'\]"):
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) \['rate'\] in \[model\.frontend\]"):
         make_task(_cfg(tmp_path, tiny_package, model="frontend = { rate = 44100 }"),
+                  progress=False)
+    with pytest.raises(ConfigError, match=r"model\.frontend\.sr='fast' must be"):
+        make_task(_cfg(tmp_path, tiny_package, model='frontend = { sr = "fast" }'),
+                  progress=False)
+    with pytest.raises(ConfigError, match=r"\[model\.frontend\].*n_fft=8"):
+        make_task(_cfg(tmp_path, tiny_package, model="frontend = { n_fft = 8 }"),
                   progress=False)
     p = tmp_path / "timbre.toml"
     p.write_text('[model]\ntask = "timbre"\nfrontend = { sr = 44100 }\n')

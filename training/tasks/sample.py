@@ -44,7 +44,7 @@ import torch
 
 from rtsim.cache import cache_dir
 from rtsim.config import build
-from rtsim.errors import ConfigError
+from rtsim.errors import ConfigError, FrontEndError
 from rtsim.features import make_frontend
 from rtsim.training.augment import AugmentConfig, augment, vorbis_roundtrip
 from rtsim.training.data.oneshots import DRUM_CLASSES, onset_index
@@ -181,6 +181,9 @@ def augment_chains(base: dict, overrides: dict) -> dict:
 def with_frontend(spec, overrides: dict):
     """``spec`` with the front-end fields of ``overrides`` (``[model] frontend``) changed.
 
+    The front end is rebuilt by the config loader's :func:`~rtsim.config.build`, so an
+    unknown field or a value of the wrong type is named as in any other table.
+
     Raises
     ------
     ConfigError
@@ -188,15 +191,11 @@ def with_frontend(spec, overrides: dict):
     """
     if not overrides:
         return spec
-    fields = {f.name for f in dataclasses.fields(spec.frontend)}
-    unknown = sorted(set(overrides) - fields)
-    if unknown:
-        raise ConfigError(f"[model] frontend: unknown field(s) {unknown}; "
-                          f"{type(spec.frontend).__name__} has {sorted(fields)}")
+    table = {**dataclasses.asdict(spec.frontend), **overrides}
     try:
-        frontend = dataclasses.replace(spec.frontend, **overrides)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"[model] frontend {overrides}: {exc}") from None
+        frontend = build(type(spec.frontend), table, "model.frontend")
+    except FrontEndError as exc:
+        raise ConfigError(f"[model.frontend] {overrides}: {exc}") from None
     return dataclasses.replace(spec, frontend=frontend)
 
 
