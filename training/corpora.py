@@ -60,7 +60,7 @@ def ensure_corpus(spec: dict[str, Any], *, progress: bool = True, workers: int =
     else:
         from rtsim.training.data.songs import render_songs
 
-        render_songs(folder, singers=spec.get("singers"), bands=bool(spec.get("bands")),
+        render_songs(folder, singers=spec.get("singers"), bands=spec.get("bands", False),
                      **common)
     return folder
 

@@ -224,6 +224,9 @@ def test_bands_need_singers(tmp_path):
 
     with pytest.raises(ConfigError, match="bands needs singers"):
         render_songs(tmp_path, size=1, seconds=4.0, bands=True, progress=False)
+    with pytest.raises(ConfigError, match="bands='false' must be true or false"):
+        render_songs(tmp_path, size=1, seconds=4.0, singers=(0, 4), bands="false",
+                     progress=False)
 
 
 def test_a_banded_corpus_is_cached_apart_from_its_plain_twin():

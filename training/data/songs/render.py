@@ -61,6 +61,8 @@ def render_songs(out: str | os.PathLike, *, soundfont: str | os.PathLike | None 
         raise ConfigError(f"size={size!r} pieces must be >= 1")
     if not 4.0 <= seconds <= 3600.0:
         raise ConfigError(f"seconds={seconds!r} must be in 4..3600")
+    if not isinstance(bands, bool):
+        raise ConfigError(f"bands={bands!r} must be true or false")
     if singers is not None:
         singers = _singer_range(singers)
     elif bands:
@@ -71,12 +73,12 @@ def render_songs(out: str | os.PathLike, *, soundfont: str | os.PathLike | None 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     jobs = [TrackJob(out=str(out), seed=seed, index=i, seconds=seconds, sr=sr, soundfont=sf2,
-                     midi_only=midi_only, singers=singers, bands=bool(bands))
+                     midi_only=midi_only, singers=singers, bands=bands)
             for i in range(size)]
     run_jobs(make_track, jobs, workers=workers, description="songs", progress=progress)
     meta = {"kind": "songs", "seed": seed, "size": size, "sr": sr, "seconds": seconds,
             "soundfont": sf2, "midi_only": midi_only,
-            "singers": list(singers) if singers else None, "bands": bool(bands)}
+            "singers": list(singers) if singers else None, "bands": bands}
     (out / "render.json").write_text(json.dumps(meta, indent=1) + "\n")
     log.info("wrote %d pieces to %s", size, out)
     return out
