@@ -2,7 +2,8 @@
 # one-shot sources. Defines $out, $corp, $rtsim, the recorded-samples table
 # $out/recorded.csv, `folds CONFIG MINUTES [FOLD...]` (one model per held-out source;
 # default folds: the recordings, timgm6mb, csound) and
-# `ev NAME RUN DIR CSV WHERE...` (rtsim eval samples beside MFCC, pca and timbre).
+# `ev NAME RUN DIR CSV WHERE...` (rtsim eval samples beside MFCC, pca and timbre; with
+# HIDE=COLUMN in the environment, also `--hide COLUMN`: each query's own recording hidden).
 #   usage inside a model's script: source "$(dirname "$0")/../loso.sh" "$@"
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -28,6 +29,7 @@ folds() {  # folds CONFIG MINUTES [FOLD...]: a model per held-out source (kept i
 ev() {  # ev NAME RUN DIR CSV WHERE...
     local name=$1 run=$2 dir=$3 csv=$4; shift 4
     local where=(); for w in "$@"; do where+=(--where "$w"); done
+    [[ -z "${HIDE:-}" ]] || where+=(--hide "$HIDE")
     "$rtsim" eval samples "$dir" --labels "$csv" --group group "${where[@]}" \
         --embedder "$run" --embedder timbre --out "$out/eval-$name" --no-progress
 }

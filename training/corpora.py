@@ -66,13 +66,15 @@ def ensure_corpus(spec: dict[str, Any], *, progress: bool = True, workers: int =
 
 
 def _ensure_oneshots(spec: dict[str, Any], *, progress: bool, workers: int) -> Path:
-    from rtsim.training.data.oneshots import render_oneshots
+    from rtsim.training.data.oneshots import add_recordings, render_oneshots
 
     folder = cache_dir() / "corpora" / corpus_name(spec)
+    sf = spec.get("soundfont", "fluidr3")
     if not (folder / "render.json").is_file():
-        sf = spec.get("soundfont", "fluidr3")
         render_oneshots(folder, soundfont=sf, source=spec.get("source", sf),
                         sr=spec.get("sr", 22050), workers=workers, progress=progress)
+    elif sf not in ("drumsynth", "stk"):
+        add_recordings(folder, soundfont=sf, source=spec.get("source", sf))
     return folder
 
 

@@ -19,6 +19,11 @@ for sf in timgm6mb csound; do
     d="$corp/oneshots-$sf-sr22050"
     ev "$sf-notes" "$out/run-$sf" "$d" "$d/labels.csv" kind=note
     ev "$sf-drums6" "$out/run-$sf" "$d" "$d/labels.csv" kind=drum 'label!=perc'
+    # the same with each query's own recording hidden too: a soundfont's kits and programs
+    # reuse its samples, retuned or layered, which a kit-hidden query still sees
+    HIDE=recording ev "$sf-notes-hidden" "$out/run-$sf" "$d" "$d/labels.csv" kind=note
+    HIDE=recording ev "$sf-drums6-hidden" "$out/run-$sf" "$d" "$d/labels.csv" kind=drum \
+        'label!=perc'
 done
 d="$corp/oneshots-avl-sr22050"  # two recorded acoustic kits: the other kit's hits only
 ev avl-drums6 "$out/run-avl" "$d" "$d/labels.csv" kind=drum 'label!=perc'

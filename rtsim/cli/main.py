@@ -227,6 +227,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--where", action="append", default=[], metavar="COLUMN=VALUE",
                     help="samples: keep only rows where COLUMN equals VALUE, or with "
                     "COLUMN!=VALUE differs from it (repeatable)")
+    ev.add_argument("--hide", metavar="COLUMN", help="samples: also hide from each query "
+                    "the rows that share its recording, named in COLUMN ('|'-separated; "
+                    "e.g. recording, which rendered one-shot corpora carry)")
     ev.add_argument("-k", type=_COUNT, default=5, help="samples: neighbours that vote")
     ev.add_argument("--config", help="training config naming the held-out corpus")
     ev.add_argument("--out", help="folder for results.json and figures")

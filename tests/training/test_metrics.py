@@ -88,3 +88,28 @@ def test_triplet_accuracy():
     p = np.array([[0.1, 0], [1, 0], [0, 0.1]])
     n = np.array([[1, 0], [0.5, 0], [0, 1]])
     assert triplet_accuracy(a, p, n) == pytest.approx(2 / 3)
+
+
+def test_hidden_recordings_cannot_answer_for_each_other():
+    from rtsim.training.eval.metrics import answerable, same_recording
+
+    # 0 and 1: one kick recording in two kits (1 layers a click on it); 2: another kick;
+    # 3, 4: snares. Kits (groups) differ, so only the recordings can hide 1 from 0.
+    x = np.array([[0.0], [0.1], [5.0], [6.0], [6.1]])
+    y = np.array(["kick", "kick", "kick", "snare", "snare"])
+    kits = np.array(["A", "B", "C", "D", "E"])
+    rec = [frozenset({"k1"}), frozenset({"k1", "click"}), frozenset({"k2"}),
+           frozenset({"s1"}), frozenset()]
+    assert knn_labels(x, y, k=1, exclude=kits)[0] == "kick"  # its own recording, retuned
+    assert knn_labels(x, y, k=1, exclude=kits, hide=rec)[:2] == ["kick", "kick"]  # via k2
+    # with k2 a snare, 0 and 1 only have each other: hidden, they are out-voted
+    y2 = np.array(["kick", "kick", "snare", "snare", "snare"])
+    assert knn_labels(x, y2, k=1, exclude=kits)[:2] == ["kick", "kick"]
+    assert knn_labels(x, y2, k=1, exclude=kits, hide=rec)[:2] == ["snare", "snare"]
+    assert answerable(y2, exclude=kits, hide=rec).tolist() == [False, False, True, True, True]
+    assert answerable(y2, exclude=kits).all()
+    # containment, not mere overlap; an empty set hides nothing
+    assert same_recording({"a"}, {"a", "b"}) and not same_recording({"a", "c"}, {"a", "b"})
+    assert not same_recording(set(), set()) and not same_recording(set(), {"a"})
+    # a query from which everything is hidden gets no label
+    assert knn_labels(x[:2], y[:2], k=1, exclude=kits[:2], hide=rec[:2]) == [None, None]

@@ -7,16 +7,20 @@ every note through GM's program table (:data:`~rtsim.training.data.families.PROG
 :func:`render_oneshots` renders both into a plain folder with a ``labels.csv`` that
 ``rtsim eval samples`` and the ``sample`` training task read:
 
-====== ==========================================================================
-column meaning
-====== ==========================================================================
-path   ``audio/<name>.wav`` (16-bit PCM, mono)
-label  drum class (kick, snare, hihat, tom, cymbal, clap, perc) or instrument family
-kind   ``drum`` or ``note``
-group  what a query must not see of itself: its kit (drums) or its GM program (notes)
-source the soundfont (``fluidr3``, ``timgm6mb``…), the unit of leave-one-source-out
-detail a finer label for training: a ``perc`` hit's instrument (conga, cowbell…)
-====== ==========================================================================
+========= ==========================================================================
+column    meaning
+========= ==========================================================================
+path      ``audio/<name>.wav`` (16-bit PCM, mono)
+label     drum class (kick, snare, hihat, tom, cymbal, clap, perc) or instrument family
+kind      ``drum`` or ``note``
+group     what a query must not see of itself: its kit (drums) or its GM program (notes)
+source    the soundfont (``fluidr3``, ``timgm6mb``…), the unit of leave-one-source-out
+detail    a finer label for training: a ``perc`` hit's instrument (conga, cowbell…)
+recording the soundfont samples the hit or note plays, ``|``-separated
+          (:func:`~rtsim.training.data.sf2.samples_played`): kits of one soundfont
+          reuse recordings (the Room kit's kick is often the Standard kit's, retuned),
+          so ``rtsim eval samples --hide recording`` hides them from each other
+========= ==========================================================================
 """
 
 from __future__ import annotations
@@ -35,11 +39,11 @@ from rtsim.training.data.families import PROGRAM_FAMILY
 from rtsim.training.data.gm import DRUM_CHANNEL, program_range
 from rtsim.training.data.notes_render import NoteJob, render_note_job
 from rtsim.training.data.pool import run_jobs
-from rtsim.training.data.sf2 import drum_kits, presets
+from rtsim.training.data.sf2 import DRUM_BANK, drum_kits, presets, samples_played
 
 __all__ = ["DRUM_CLASS", "DRUM_CLASSES", "PERC_KIND", "COLUMNS", "KIT_EXCLUDE", "KIT_SETS",
            "AVL_KEYS", "plan_oneshots", "plan_kit", "render_oneshots", "read_labels",
-           "write_labels", "write_hit", "onset_index"]
+           "write_labels", "write_hit", "onset_index", "add_recordings"]
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +93,7 @@ percussion) are dropped as repeats: name → (key map, velocities, files). Each 
 picks one of the kits' five recorded layers. Debian: ``avldrums.lv2-soundfont``
 (GPL-2+, samples CC-BY-SA)."""
 
-COLUMNS = ("path", "label", "kind", "group", "source", "detail")
+COLUMNS = ("path", "label", "kind", "group", "source", "detail", "recording")
 
 _SILENT_DB = -50.0
 
@@ -113,7 +117,8 @@ def plan_oneshots(soundfont_path: str, *, source: str, pitches_per_program: int 
                              "label": DRUM_CLASS[key], "kind": "drum",
                              "detail": PERC_KIND.get(key, DRUM_CLASS[key]),
                              "group": f"{source}:{kit.name}", "source": source,
-                             "channel": DRUM_CHANNEL, "program": kit.program, "pitch": key,
+                             "channel": DRUM_CHANNEL, "bank": DRUM_BANK,
+                             "program": kit.program, "pitch": key,
                              "velocity": vel})
     for program, family in enumerate(PROGRAM_FAMILY):
         if family is None:
@@ -123,7 +128,7 @@ def plan_oneshots(soundfont_path: str, *, source: str, pitches_per_program: int 
             rows.append({"name": f"{source}-p{program:03d}-n{pitch}", "label": family,
                          "kind": "note", "group": f"{source}:program{program}",
                          "detail": family,
-                         "source": source, "channel": 0, "program": program,
+                         "source": source, "channel": 0, "bank": 0, "program": program,
                          "pitch": int(pitch), "velocity": note_velocity})
     return rows
 
@@ -141,7 +146,8 @@ def plan_kit(soundfont_path: str, *, source: str, keys: dict[int, tuple[str, str
             for vel in velocities:
                 rows.append({"name": f"{source}-{slug}-k{key}-v{vel}", "label": label,
                              "kind": "drum", "detail": detail, "group": f"{source}:{kit.name}",
-                             "source": source, "channel": 0, "program": kit.program,
+                             "source": source, "channel": 0, "bank": kit.bank,
+                             "program": kit.program,
                              "pitch": key, "velocity": vel, "soundfont": str(soundfont_path)})
     return rows
 
@@ -152,14 +158,36 @@ def _plan(soundfont: str, source: str) -> list[dict]:
 
     if soundfont.lower() not in KIT_SETS:
         sf2 = str(resolve_soundfont(soundfont))
-        return [{**r, "soundfont": sf2} for r in plan_oneshots(sf2, source=source)]
-    keys, velocities, files = KIT_SETS[soundfont.lower()]
-    missing = [f for f in files if not Path(f).is_file()]
-    if missing:
-        raise ConfigError(f"soundfont={soundfont!r}: missing {', '.join(missing)} "
-                          "(on Debian: apt-get install avldrums.lv2-soundfont)")
-    return [r for f in files
-            for r in plan_kit(f, source=source, keys=keys, velocities=velocities)]
+        rows = [{**r, "soundfont": sf2} for r in plan_oneshots(sf2, source=source)]
+    else:
+        keys, velocities, files = KIT_SETS[soundfont.lower()]
+        missing = [f for f in files if not Path(f).is_file()]
+        if missing:
+            raise ConfigError(f"soundfont={soundfont!r}: missing {', '.join(missing)} "
+                              "(on Debian: apt-get install avldrums.lv2-soundfont)")
+        rows = [r for f in files
+                for r in plan_kit(f, source=source, keys=keys, velocities=velocities)]
+    for r in rows:
+        r["recording"] = "|".join(samples_played(r["soundfont"], bank=r["bank"],
+                                              program=r["program"], key=r["pitch"],
+                                              velocity=r["velocity"]))
+    return rows
+
+
+def add_recordings(out: str | os.PathLike, *, soundfont: str, source: str) -> bool:
+    """Give a corpus rendered before the ``recording`` column existed that column.
+
+    The column comes from the soundfont's zones, as a fresh render writes it (no audio is
+    rendered again); the labels are rewritten atomically. Returns whether it was added
+    (False when ``labels.csv`` has it already).
+    """
+    path = Path(out) / "labels.csv"
+    rows = read_labels(path)
+    if not rows or "recording" in rows[0]:
+        return False
+    recording = {f"audio/{r['name']}.wav": r["recording"] for r in _plan(soundfont, source)}
+    write_labels(path, [{**r, "recording": recording.get(r["path"], "")} for r in rows])
+    return True
 
 
 def onset_index(y: np.ndarray, floor_db: float = -40.0) -> int:

@@ -1,21 +1,25 @@
-"""The presets and sample names a SoundFont declares, without loading its samples.
+"""The presets, zones and sample names a SoundFont declares, without loading its samples.
 
 SoundFont 2 files (and MuseScore's ``.sf3``, the same RIFF layout with compressed
 samples) list their presets as 38-byte records: name, program, bank. Percussion kits
 are the presets of bank 128 (GM's drum channel); :func:`drum_kits` lists them, so a
 corpus can render every kit a soundfont ships (Standard, Room, Power, TR-808, Jazz…).
+:func:`samples_played` follows a preset's zones to the recordings one key plays: kits of
+one soundfont reuse recordings (the Room kit's kick is often the Standard kit's, retuned),
+and an evaluation that hides a query's kit must hide its recording too.
 """
 
 from __future__ import annotations
 
 import os
 import struct
+from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
 from rtsim.errors import ConfigError
 
-__all__ = ["Preset", "presets", "sample_names", "drum_kits", "DRUM_BANK"]
+__all__ = ["Preset", "presets", "sample_names", "drum_kits", "samples_played", "DRUM_BANK"]
 
 DRUM_BANK = 128
 """The bank that holds percussion kits in GM soundfonts."""
@@ -96,3 +100,72 @@ def _parse_phdr(raw: bytes) -> list[Preset]:
 def drum_kits(path: str | os.PathLike) -> list[Preset]:
     """The percussion kits (bank 128) of a soundfont, by program."""
     return sorted((p for p in presets(path) if p.bank == DRUM_BANK), key=lambda p: p.program)
+
+
+_INSTRUMENT, _SAMPLE_ID, _KEY_RANGE, _VEL_RANGE = 41, 53, 43, 44  # SF2 generator numbers
+
+
+def _bags(bag: bytes, gen: bytes) -> list[dict[int, int | tuple[int, int]]]:
+    """Each zone's generators (``pbag``/``pgen`` or ``ibag``/``igen``).
+
+    One dict per zone, the terminal one left out: operator -> amount, ranges as (lo, hi).
+    """
+    starts = [struct.unpack_from("<H", bag, 4 * k)[0] for k in range(len(bag) // 4)]
+    zones = []
+    for a, b in zip(starts, starts[1:], strict=False):
+        z: dict[int, int | tuple[int, int]] = {}
+        for g in range(a, min(b, len(gen) // 4)):
+            op, lo, hi = struct.unpack_from("<HBB", gen, 4 * g)
+            z[op] = (lo, hi) if op in (_KEY_RANGE, _VEL_RANGE) else lo | hi << 8
+        zones.append(z)
+    return zones
+
+
+def _covers(zone: dict, key: int, velocity: int) -> bool:
+    klo, khi = zone.get(_KEY_RANGE, (0, 127))
+    vlo, vhi = zone.get(_VEL_RANGE, (0, 127))
+    return klo <= key <= khi and vlo <= velocity <= vhi
+
+
+@lru_cache(maxsize=8)
+def _hydra(path: str) -> tuple[dict, list, list, list[str]]:
+    """The zone tables of the soundfont at ``path``, parsed once.
+
+    ({(bank, program): its preset zones}, instrument bag starts, instrument zones, sample
+    names); the file is read once per chunk.
+    """
+    phdr, inst = _pdta(path, b"phdr"), _pdta(path, b"inst")
+    pstart = [struct.unpack_from("<H", phdr, 38 * k + 24)[0] for k in range(len(phdr) // 38)]
+    istart = [struct.unpack_from("<H", inst, 22 * k + 20)[0] for k in range(len(inst) // 22)]
+    pzones = _bags(_pdta(path, b"pbag"), _pdta(path, b"pgen"))
+    by_preset: dict = {}
+    for k, p in enumerate(_parse_phdr(phdr)):  # the first of a (bank, program) wins
+        by_preset.setdefault((p.bank, p.program), pzones[pstart[k]:pstart[k + 1]])
+    return (by_preset, istart, _bags(_pdta(path, b"ibag"), _pdta(path, b"igen")),
+            sample_names(path))
+
+
+def samples_played(path: str | os.PathLike, *, bank: int, program: int, key: int,
+                   velocity: int) -> tuple[str, ...]:
+    """The names of the recordings the preset (``bank``, ``program``) plays for one note.
+
+    Follows the preset's zones that cover ``key`` and ``velocity`` to their instruments,
+    and those instruments' zones that cover them to their samples (stereo pairs give two
+    names). Empty when the preset is missing or leaves the key silent.
+
+    Raises
+    ------
+    ConfigError
+        The file is missing or not a soundfont, or lacks one of the zone chunks.
+    """
+    by_preset, istart, izones, names = _hydra(os.path.abspath(path))
+    found: set[str] = set()
+    for z in by_preset.get((bank, program), []):
+        inst = z.get(_INSTRUMENT)
+        if inst is None or inst + 1 >= len(istart) or not _covers(z, key, velocity):
+            continue
+        for iz in izones[istart[inst]:istart[inst + 1]]:
+            sid = iz.get(_SAMPLE_ID)
+            if sid is not None and sid < len(names) and _covers(iz, key, velocity):
+                found.add(names[sid])
+    return tuple(sorted(found))

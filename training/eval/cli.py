@@ -91,7 +91,7 @@ def _eval_samples(args: argparse.Namespace, embedder: str | None, device, out: P
             raise ConfigError(f"--where {w!r} must be COLUMN=VALUE or COLUMN!=VALUE")
         where[col] = ("!" if negate else "") + val.strip()
     rows = read_table(args.folder, args.labels, label=args.label, group=args.group,
-                      where=where)
+                      where=where, hide=args.hide)
     names = (embedder or "sample,timbre").split(",")
     embs = {n: get(n).load(device=device) for n in names}
     out.mkdir(parents=True, exist_ok=True)
@@ -105,7 +105,8 @@ def _eval_samples(args: argparse.Namespace, embedder: str | None, device, out: P
 def _print_samples(r: dict) -> None:
     print(f"{r['items']} items ({r['skipped']} skipped), {r['groups']} groups, "
           f"{len(r['labels'])} labels, majority share {r['chance']:.3f}; "
-          f"{r['k']}-NN, own group excluded")
+          f"{r['k']}-NN, own group" + (" and own recording" if r["hidden_recordings"] else "")
+          + f" excluded; {r['answerable']} answerable")
     for method, v in r.items():
         if isinstance(v, dict) and "accuracy" in v:
             print(f"  {method:<14} accuracy {v['accuracy']:.3f}  ({v['vs_mfcc']:.2f}x MFCC)")

@@ -16,7 +16,7 @@ import numpy as np
 __all__ = ["brute_force_knn", "knn_labels", "knn_accuracy", "ranked_retrieval",
            "centroids", "distance_matrix", "matrix_correlation", "clustering_scores",
            "triplet_accuracy", "rowwise_distance", "retrieval_precision",
-           "oracle_precision"]
+           "oracle_precision", "same_recording", "answerable"]
 
 KNN = Callable[[np.ndarray, np.ndarray, int], tuple[np.ndarray, np.ndarray]]
 
@@ -43,7 +43,7 @@ def distance_matrix(a: np.ndarray, b: np.ndarray, *, metric: str = "l2") -> np.n
     return np.sqrt(np.maximum(sq, 0))
 
 
-def knn_labels(emb: np.ndarray, labels, *, k: int = 5, exclude=None,
+def knn_labels(emb: np.ndarray, labels, *, k: int = 5, exclude=None, hide=None,
                knn: KNN | None = None) -> list:
     """Majority label of each example's k nearest other examples.
 
@@ -52,22 +52,60 @@ def knn_labels(emb: np.ndarray, labels, *, k: int = 5, exclude=None,
     exclude : array-like or None
         Group of each example: a query never sees examples of its own group (e.g. every
         note of its own GM program). The query itself is always excluded.
+    hide : sequence of sets or None
+        Each example's recordings (e.g. the soundfont samples a hit plays): a query also
+        never sees an example whose set holds its own or is held by its own, so a kit that
+        reuses another kit's recording, retuned or layered, cannot answer for it. Empty
+        sets hide nothing.
     knn : callable or None
         ``knn(queries, database, k) -> (distances, indices)``; exact by default.
+
+    Returns
+    -------
+    list
+        One label per example; ``None`` where every other example is hidden from it.
     """
     emb = np.asarray(emb)
     labels = np.asarray(labels)
     knn = knn or brute_force_knn
     groups = np.arange(len(emb)) if exclude is None else np.asarray(exclude)
     biggest = max(Counter(groups.tolist()).values())
-    _, idx = knn(emb, emb, min(len(emb), k + biggest))
+    depth = len(emb) if hide is not None else min(len(emb), k + biggest)
+    _, idx = knn(emb, emb, depth)
     out = []
     for i, row in enumerate(idx):
-        keep = [j for j in row if j != i and groups[j] != groups[i]][:k]
+        keep = [j for j in row if j != i and groups[j] != groups[i]
+                and not (hide is not None and same_recording(hide[i], hide[j]))][:k]
+        if not keep:
+            out.append(None)
+            continue
         votes = Counter(labels[keep].tolist())
         top = max(votes.values())
         # ties go to the label of the nearest example among the tied ones
         out.append(next(labels[j] for j in keep if votes[labels[j]] == top))
+    return out
+
+
+def same_recording(a, b) -> bool:
+    """Whether two recording sets (``hide`` of :func:`knn_labels`) are one recording.
+
+    They are when both are non-empty and one holds the other.
+    """
+    return bool(a) and bool(b) and (a <= b or b <= a)
+
+
+def answerable(labels, *, exclude=None, hide=None) -> np.ndarray:
+    """Per example, whether any example of its label stays visible to it as a query.
+
+    The same rules as :func:`knn_labels`: the queries any method could answer.
+    """
+    labels = np.asarray(labels)
+    groups = np.arange(len(labels)) if exclude is None else np.asarray(exclude)
+    out = np.zeros(len(labels), bool)
+    for i in range(len(labels)):
+        cand = np.flatnonzero((labels == labels[i]) & (groups != groups[i]))
+        out[i] = any(j != i and not (hide is not None and same_recording(hide[i], hide[j]))
+                     for j in cand)
     return out
 
 

@@ -30,12 +30,15 @@ log = logging.getLogger(__name__)
 
 
 def read_table(root: str | os.PathLike, labels_csv: str | os.PathLike, *, label: str,
-               group: str, where: dict[str, str] | None = None) -> list[dict]:
+               group: str, where: dict[str, str] | None = None,
+               hide: str | None = None) -> list[dict]:
     """Rows ``{"path", "label", "group"}`` of a labels CSV, checked.
 
     ``where`` keeps the rows whose columns equal the given values (``{"kind": "drum"}``);
     a value written ``!x`` keeps the rows whose column is not ``x``. Rows whose label or
-    group is empty are left out.
+    group is empty are left out. ``hide`` names a column of ``|``-separated recordings
+    (``recording`` of a rendered one-shot corpus): each row gets them as the set
+    ``"hide"`` (see :func:`~rtsim.training.eval.metrics.knn_labels`).
 
     Raises
     ------
@@ -49,7 +52,7 @@ def read_table(root: str | os.PathLike, labels_csv: str | os.PathLike, *, label:
 
     with open(_exists(labels_csv), newline="", encoding="utf-8") as f:
         header = [h.strip() for h in next(csv.reader(f), [])]
-    for col in [label, group, *(where or {})]:
+    for col in [label, group, *(where or {}), *([hide] if hide else [])]:
         if col not in header[1:]:
             raise ConfigError(f"labels file {os.fspath(labels_csv)!r} has no column {col!r} "
                               f"(columns: {', '.join(header[1:]) or 'none'})")
@@ -58,7 +61,9 @@ def read_table(root: str | os.PathLike, labels_csv: str | os.PathLike, *, label:
     except AudioFileError as exc:
         raise ConfigError(f"labels file names an unknown file: {exc}") from exc
     rows = [{"path": it.path, "key": it.key, "label": it.labels[label],
-             "group": it.labels[group]} for it in items
+             "group": it.labels[group],
+             **({"hide": frozenset(v for v in (it.labels.get(hide) or "").split("|") if v)}
+                if hide else {})} for it in items
             if all(_matches(it.labels.get(k), v) for k, v in (where or {}).items())
             and it.labels[label] and it.labels[group]]
     if not rows:
@@ -85,11 +90,12 @@ def _exists(p) -> Path:
 
 
 def confusion(true, pred, labels: list[str]) -> np.ndarray:
-    """Counts ``[true label, predicted label]`` over ``labels``."""
+    """Counts ``[true label, predicted label]`` over ``labels`` (no prediction: not counted)."""
     ix = {lab: i for i, lab in enumerate(labels)}
     m = np.zeros((len(labels), len(labels)), np.int64)
     for t, p in zip(true, pred, strict=True):
-        m[ix[t], ix[p]] += 1
+        if p is not None:
+            m[ix[t], ix[p]] += 1
     return m
 
 
@@ -153,11 +159,13 @@ def evaluate_samples(rows: list[dict], embedders: dict, out: Path, *, k: int = 5
     -------
     dict
         ``items``, ``skipped``, ``groups``, ``labels`` (counts), ``chance`` (majority
-        label share), and per method ``accuracy``, ``per_label`` recall, ``confusion``
-        and ``vs_mfcc`` (accuracy ratio).
+        label share), ``hidden_recordings`` (whether the rows carry ``hide`` sets),
+        ``answerable`` (queries with an example of their label left visible: no method
+        can answer the others), and per method ``accuracy``, ``per_label`` recall,
+        ``confusion`` and ``vs_mfcc`` (accuracy ratio).
     """
     from rtsim.embed import get
-    from rtsim.training.eval.metrics import knn_labels
+    from rtsim.training.eval.metrics import answerable, knn_labels
 
     sr = 22050
     audio22, ok = _load(rows, sr)
@@ -167,6 +175,7 @@ def evaluate_samples(rows: list[dict], embedders: dict, out: Path, *, k: int = 5
                           " group(s): too few to evaluate")
     labels = np.array([r["label"] for r in kept])
     groups = np.array([r["group"] for r in kept])
+    hide = [r["hide"] for r in kept] if kept and "hide" in kept[0] else None
     names = sorted(set(labels.tolist()))
     vectors = {"mfcc_stats": _mfcc_vectors(audio22, sr)}
     by_sr = {sr: audio22}
@@ -181,15 +190,19 @@ def evaluate_samples(rows: list[dict], embedders: dict, out: Path, *, k: int = 5
     results: dict = {"items": len(kept), "skipped": len(rows) - len(kept),
                      "groups": len(set(groups.tolist())),
                      "labels": dict(Counter(labels.tolist())),
-                     "chance": max(Counter(labels.tolist()).values()) / len(labels), "k": k}
+                     "chance": max(Counter(labels.tolist()).values()) / len(labels), "k": k,
+                     "hidden_recordings": hide is not None,
+                     "answerable": int(answerable(labels, exclude=groups, hide=hide).sum())}
     metrics = {m: "cosine" if m in embedders and embedders[m].spec.metric == "cosine" else "l2"
                for m in vectors}
     for method, v in vectors.items():
-        pred = np.array(knn_labels(_as_metric(v, metrics[method]), labels, k=k, exclude=groups))
+        pred = np.array(knn_labels(_as_metric(v, metrics[method]), labels, k=k, exclude=groups,
+                                   hide=hide), dtype=object)
         cm = confusion(labels, pred, names)
         results[method] = {
             "accuracy": float(np.mean(pred == labels)),
-            "per_label": {n: float(cm[i, i] / max(cm[i].sum(), 1)) for i, n in enumerate(names)},
+            "per_label": {n: float(cm[i, i] / max(np.sum(labels == n), 1))
+                          for i, n in enumerate(names)},
             "confusion": cm.tolist()}
         if figures:
             _plot_confusion(cm, names, out / f"confusion_{method.replace('/', '_')}.png",

@@ -62,11 +62,29 @@ def test_render_drops_silent_and_duplicate_hits(tmp_path, soundfont, monkeypatch
     names = [r["path"] for r in rows]
     assert not any(n.endswith("-again.wav") for n in names)  # identical audio dropped
     assert {r["label"] for r in rows} >= {"kick", "snare", "keyboard", "string"}
+    assert all(r["recording"] for r in rows)  # every hit and note names its samples
     for r in rows:
         y, sr = sf.read(out / r["path"])
         assert sr == 22050 and len(y) == round(0.6 * 22050) and np.abs(y).max() > 0.003
     files = sorted(p.name for p in (out / "audio").iterdir())
     assert len(files) == len(rows)  # silent and duplicate files removed from disk too
+
+
+def test_a_corpus_rendered_before_the_recording_column_gets_it(tmp_path, soundfont):
+    from rtsim.training.data.oneshots import add_recordings
+
+    plan = [r for r in plan_oneshots(soundfont, source="tim")
+            if (r["program"], r["pitch"]) in ((0, 36), (8, 36), (0, 38))][::2]
+    old = tmp_path / "labels.csv"
+    old.write_text("path,label,kind,group,source,detail\n" + "".join(
+        f"audio/{r['name']}.wav,{r['label']},drum,{r['group']},tim,{r['label']}\n"
+        for r in plan))
+    assert add_recordings(tmp_path, soundfont=soundfont, source="tim")
+    rows = read_labels(old)
+    assert [r["path"] for r in rows] == [f"audio/{r['name']}.wav" for r in plan]
+    kick, snare, room_kick = (r["recording"] for r in rows)
+    assert kick and snare and kick != snare and room_kick == kick  # TimGM6mb's Room kick
+    assert not add_recordings(tmp_path, soundfont=soundfont, source="tim")  # once only
 
 
 def _avl_files():

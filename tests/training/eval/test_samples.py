@@ -83,3 +83,50 @@ def test_cli_end_to_end_and_bad_labels(two_kits, tmp_path):
     assert len(bad.stderr.strip().splitlines()) == 1
     miss = run("rtsim", "eval", "samples", root, "--group", "kit")
     assert miss.returncode == 2 and "--labels" in miss.stderr
+
+
+def _with_recordings(table, tmp_path):
+    """The kits' table plus a ``rec`` column: every kick of both kits is one recording
+    (layered with a click in kitB), the other sounds their own."""
+    import csv
+
+    with open(table, newline="") as f:
+        rows = list(csv.DictReader(f))
+    out = tmp_path / "rec.csv"
+    with open(out, "w", newline="") as f:
+        w = csv.DictWriter(f, [*rows[0], "rec"])
+        w.writeheader()
+        for r in rows:
+            kick = r["label"] == "kick"
+            w.writerow({**r, "rec": ("kick|click" if r["kit"] == "kitB" else "kick")
+                        if kick else ""})
+    return out
+
+
+def test_hidden_recordings_leave_a_reused_sound_unanswerable(two_kits, tmp_path):
+    root, table = two_kits
+    rec = _with_recordings(table, tmp_path)
+    rows = read_table(root, rec, label="label", group="kit", hide="rec")
+    assert {r["hide"] for r in rows} == {frozenset(), frozenset({"kick"}),
+                                         frozenset({"kick", "click"})}
+    plain = evaluate_samples(read_table(root, rec, label="label", group="kit"), {}, tmp_path,
+                             k=3, pca=False, figures=False)
+    hidden = evaluate_samples(rows, {}, tmp_path, k=3, pca=False, figures=False)
+    assert not plain["hidden_recordings"] and plain["answerable"] == 30
+    assert hidden["hidden_recordings"] and hidden["answerable"] == 24  # the six kicks
+    assert plain["mfcc_stats"]["per_label"]["kick"] > 0
+    assert hidden["mfcc_stats"]["per_label"]["kick"] == 0
+    assert hidden["mfcc_stats"]["accuracy"] <= 24 / 30
+    with pytest.raises(ConfigError, match="no column 'sample'"):
+        read_table(root, rec, label="label", group="kit", hide="sample")
+
+
+def test_cli_hides_recordings(two_kits, tmp_path):
+    root, table = two_kits
+    rec = _with_recordings(table, tmp_path)
+    out = tmp_path / "ev"
+    done = run("rtsim", "eval", "samples", root, "--labels", rec, "--group", "kit",
+               "--hide", "rec", "--embedder", "timbre", "--out", out, "-k", "3", timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "own group and own recording excluded; 24 answerable" in done.stdout
+    assert json.loads((out / "results.json").read_text())["answerable"] == 24
