@@ -108,6 +108,9 @@ def test_hidden_recordings_cannot_answer_for_each_other():
     assert knn_labels(x, y2, k=1, exclude=kits, hide=rec)[:2] == ["snare", "snare"]
     assert answerable(y2, exclude=kits, hide=rec).tolist() == [False, False, True, True, True]
     assert answerable(y2, exclude=kits).all()
+    assert answerable(["a", "a", "b"]).tolist() == [True, True, False]  # b: no other b
+    assert answerable(["a", "a", "a"], exclude=["k", "k", "j"]).tolist() == [True, True, True]
+    assert answerable(["a", "a"], exclude=["k", "k"]).tolist() == [False, False]
     # containment, not mere overlap; an empty set hides nothing
     assert same_recording({"a"}, {"a", "b"}) and not same_recording({"a", "c"}, {"a", "b"})
     assert not same_recording(set(), set()) and not same_recording(set(), {"a"})

@@ -101,11 +101,15 @@ def answerable(labels, *, exclude=None, hide=None) -> np.ndarray:
     """
     labels = np.asarray(labels)
     groups = np.arange(len(labels)) if exclude is None else np.asarray(exclude)
+    if hide is None:  # another group holds the label
+        per_label = Counter(labels.tolist())
+        per_group = Counter(zip(labels.tolist(), groups.tolist(), strict=True))
+        return np.array([per_label[lab] > per_group[(lab, g)]
+                         for lab, g in zip(labels.tolist(), groups.tolist(), strict=True)])
     out = np.zeros(len(labels), bool)
     for i in range(len(labels)):
         cand = np.flatnonzero((labels == labels[i]) & (groups != groups[i]))
-        out[i] = any(j != i and not (hide is not None and same_recording(hide[i], hide[j]))
-                     for j in cand)
+        out[i] = any(not same_recording(hide[i], hide[j]) for j in cand)
     return out
 
 
