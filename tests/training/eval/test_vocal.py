@@ -166,7 +166,13 @@ def test_eval_vocal_reports_every_space_and_the_figure(sung, tmp_path, monkeypat
         n = len(r["genres"])
         assert np.array(s["genre_table"]).shape == (n, n)
     assert (tmp_path / "out" / "genre_dendrograms.png").stat().st_size > 1000
-    assert set(r["targets"]) >= {"every_space_ge_10x_random", "vocal_beats_mix_p@5"}
+    assert set(r["targets"]) >= {"every_space_ge_10x_random", "vocal_beats_mix_p@5",
+                                 "every_space_ge_10x_random@10"}
+    for depth in (5, 10):
+        lowest = min(r[n][f"vs_random@{depth}"] for n in embs)
+        assert r["targets"][f"min_vs_random@{depth}"] == lowest
+    assert r["targets"]["every_space_ge_10x_random@10"] == (
+        r["targets"]["min_vs_random@10"] >= 10)
     ref = r["singer_references"]  # from the labels alone, on the same random as the spaces
     assert ref["genre_oracle_p@5"] / ref["genre_oracle_vs_random@5"] == pytest.approx(
         r["vocal/vocal"]["random_p@5"])
