@@ -51,6 +51,20 @@ def _pdta(path: str | os.PathLike, chunk: bytes) -> bytes:
     ConfigError
         The file is missing, not a RIFF ``sfbk`` file, or has no ``pdta`` ``chunk``.
     """
+    return _pdta_chunks(path, (chunk,))[0]
+
+
+def _pdta_chunks(path: str | os.PathLike, chunks: tuple[bytes, ...]) -> list[bytes]:
+    """The raw bytes of several ``pdta`` sub-chunks, in the order asked, from one read.
+
+    A GM soundfont is mostly sample data (FluidR3_GM is 140 MB): read it once, not once
+    per chunk.
+
+    Raises
+    ------
+    ConfigError
+        As :func:`_pdta`, naming the first chunk missing.
+    """
     p = Path(path)
     if not p.is_file():
         raise ConfigError(f"soundfont {os.fspath(p)!r}: no such file")
@@ -59,12 +73,17 @@ def _pdta(path: str | os.PathLike, chunk: bytes) -> bytes:
         if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"sfbk":
             raise ConfigError(f"soundfont {os.fspath(p)!r} is not a RIFF sfbk file")
         data = head + f.read()
+    found: dict[bytes, bytes] = {}
     for cid, lo, hi in _chunks(data, 12, len(data)):
         if cid == b"LIST" and data[lo:lo + 4] == b"pdta":
             for sub, slo, shi in _chunks(data, lo + 4, hi):
-                if sub == chunk:
-                    return data[slo:shi]
-    raise ConfigError(f"soundfont {os.fspath(p)!r} has no pdta/{chunk.decode()} chunk")
+                if sub in chunks:
+                    found.setdefault(sub, data[slo:shi])
+    for chunk in chunks:
+        if chunk not in found:
+            raise ConfigError(f"soundfont {os.fspath(p)!r} has no pdta/{chunk.decode()} "
+                              "chunk")
+    return [found[c] for c in chunks]
 
 
 def presets(path: str | os.PathLike) -> list[Preset]:
@@ -84,9 +103,12 @@ def sample_names(path: str | os.PathLike) -> list[str]:
     Sample libraries name their recordings (``36-Pearl22Kick-1``…): the key maps of
     recorded kits are checked against them.
     """
-    raw = _pdta(path, b"shdr")
+    return _parse_shdr(_pdta(path, b"shdr"))
+
+
+def _parse_shdr(raw: bytes) -> list[str]:
     return [raw[46 * k:46 * k + 20].split(b"\0", 1)[0].decode("latin-1").strip()
-            for k in range(len(raw) // 46 - 1)]
+            for k in range(len(raw) // 46 - 1)]  # the last record is the EOS terminator
 
 
 def _parse_phdr(raw: bytes) -> list[Preset]:
@@ -132,17 +154,17 @@ def _hydra(path: str) -> tuple[dict, list, list, list[str]]:
     """The zone tables of the soundfont at ``path``, parsed once.
 
     ({(bank, program): its preset zones}, instrument bag starts, instrument zones, sample
-    names); the file is read once per chunk.
+    names), from one read of the file.
     """
-    phdr, inst = _pdta(path, b"phdr"), _pdta(path, b"inst")
+    phdr, pbag, pgen, inst, ibag, igen, shdr = _pdta_chunks(
+        path, (b"phdr", b"pbag", b"pgen", b"inst", b"ibag", b"igen", b"shdr"))
     pstart = [struct.unpack_from("<H", phdr, 38 * k + 24)[0] for k in range(len(phdr) // 38)]
     istart = [struct.unpack_from("<H", inst, 22 * k + 20)[0] for k in range(len(inst) // 22)]
-    pzones = _bags(_pdta(path, b"pbag"), _pdta(path, b"pgen"))
+    pzones = _bags(pbag, pgen)
     by_preset: dict = {}
     for k, p in enumerate(_parse_phdr(phdr)):  # the first of a (bank, program) wins
         by_preset.setdefault((p.bank, p.program), pzones[pstart[k]:pstart[k + 1]])
-    return (by_preset, istart, _bags(_pdta(path, b"ibag"), _pdta(path, b"igen")),
-            sample_names(path))
+    return by_preset, istart, _bags(ibag, igen), _parse_shdr(shdr)
 
 
 def samples_played(path: str | os.PathLike, *, bank: int, program: int, key: int,
