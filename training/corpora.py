@@ -73,7 +73,7 @@ def _ensure_oneshots(spec: dict[str, Any], *, progress: bool, workers: int) -> P
     if not (folder / "render.json").is_file():
         render_oneshots(folder, soundfont=sf, source=spec.get("source", sf),
                         sr=spec.get("sr", 22050), workers=workers, progress=progress)
-    elif sf not in ("drumsynth", "stk"):
+    else:
         add_recordings(folder, soundfont=sf, source=spec.get("source", sf))
     return folder
 

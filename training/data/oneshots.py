@@ -95,6 +95,10 @@ picks one of the kits' five recorded layers. Debian: ``avldrums.lv2-soundfont``
 
 COLUMNS = ("path", "label", "kind", "group", "source", "detail", "recording")
 
+_NOT_SOUNDFONTS = ("drumsynth", "stk")
+"""``render_oneshots`` names whose hits come from elsewhere than a soundfont (DrumSynth
+presets, STK's rawwave files): their rows name no soundfont samples."""
+
 _SILENT_DB = -50.0
 
 
@@ -179,8 +183,11 @@ def add_recordings(out: str | os.PathLike, *, soundfont: str, source: str) -> bo
 
     The column comes from the soundfont's zones, as a fresh render writes it (no audio is
     rendered again); the labels are rewritten atomically. Returns whether it was added
-    (False when ``labels.csv`` has it already).
+    (False when ``labels.csv`` has it already, or when the corpus is not played from a
+    soundfont: ``"drumsynth"``, ``"stk"``).
     """
+    if soundfont in _NOT_SOUNDFONTS:
+        return False
     path = Path(out) / "labels.csv"
     rows = read_labels(path)
     if not rows or "recording" in rows[0]:
