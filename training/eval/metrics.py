@@ -74,8 +74,7 @@ def knn_labels(emb: np.ndarray, labels, *, k: int = 5, exclude=None, hide=None,
     _, idx = knn(emb, emb, depth)
     out = []
     for i, row in enumerate(idx):
-        keep = [j for j in row if j != i and groups[j] != groups[i]
-                and not (hide is not None and same_recording(hide[i], hide[j]))][:k]
+        keep = [j for j in row if _visible(i, j, groups, hide)][:k]
         if not keep:
             out.append(None)
             continue
@@ -84,6 +83,15 @@ def knn_labels(emb: np.ndarray, labels, *, k: int = 5, exclude=None, hide=None,
         # ties go to the label of the nearest example among the tied ones
         out.append(next(labels[j] for j in keep if votes[labels[j]] == top))
     return out
+
+
+def _visible(i: int, j: int, groups: np.ndarray, hide) -> bool:
+    """Whether example ``j`` may answer query ``i`` (the rule of :func:`knn_labels`).
+
+    Another example, of another group, and (with ``hide``) not its recording.
+    """
+    return j != i and groups[j] != groups[i] and not (
+        hide is not None and same_recording(hide[i], hide[j]))
 
 
 def same_recording(a, b) -> bool:
@@ -108,8 +116,7 @@ def answerable(labels, *, exclude=None, hide=None) -> np.ndarray:
                          for lab, g in zip(labels.tolist(), groups.tolist(), strict=True)])
     out = np.zeros(len(labels), bool)
     for i in range(len(labels)):
-        cand = np.flatnonzero((labels == labels[i]) & (groups != groups[i]))
-        out[i] = any(not same_recording(hide[i], hide[j]) for j in cand)
+        out[i] = any(_visible(i, j, groups, hide) for j in np.flatnonzero(labels == labels[i]))
     return out
 
 
